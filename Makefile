@@ -1,0 +1,24 @@
+# innerspace: `make demo` sets up and runs the demo; `make test` sets up and runs the tests.
+.PHONY: setup demo test stop lint bench clean
+
+setup:  ## Python env, Docker engine, base image (idempotent)
+	@bash scripts/setup.sh
+
+demo: setup  ## start the service, build the example apps, run jobs
+	@bash scripts/demo.sh
+
+test: setup  ## the whole test suite, against the real Docker engine
+	@echo "==> running the tests"
+	@.venv/bin/python -m pytest
+
+stop:  ## stop the demo service
+	@bash scripts/stop.sh
+
+lint:
+	@.venv/bin/ruff check src tests benchmarks examples scripts
+
+bench: setup  ## the benchmarks of docs/benchmarks.md
+	@.venv/bin/python benchmarks/run_all.py
+
+clean: stop
+	rm -rf .run results

@@ -1,0 +1,1 @@
+"""The fits-stats example app: statistics and a preview of a FITS file."""

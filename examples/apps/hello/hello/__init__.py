@@ -1,0 +1,1 @@
+"""The hello example app: greets `name` after `delay` seconds."""

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Set up everything innerspace needs on this machine, idempotently, saying what it does:
+# the Python environment (.venv, from the hashed lock file), a running Docker engine, and the
+# Python base image built from Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RUN="$ROOT/.run"
+mkdir -p "$RUN"
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+have_apt() { command -v apt-get >/dev/null 2>&1; }
+APT_UPDATED=""
+apt_install() {
+    is_root && have_apt || die "$* is missing; install it (needs root and apt-get here)"
+    if [ -z "$APT_UPDATED" ]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$RUN/apt.log" 2>&1 \
+        || { tail -20 "$RUN/apt.log"; die "apt-get install $* failed"; }
+}
+
+# 1. Python environment -------------------------------------------------------------------
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "Python >= 3.11 is needed ($PYTHON is $("$PYTHON" --version 2>&1))"
+stamp=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.innerspace-stamp 2>/dev/null)" != "$stamp" ]; then
+    if [ ! -x .venv/bin/python ]; then
+        "$PYTHON" -m venv .venv 2>/dev/null || { apt_install python3-venv; "$PYTHON" -m venv .venv; }
+        say "created the virtual environment .venv"
+    fi
+    say "installing the locked Python dependencies into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
+        || .venv/bin/python -m pip install -q --no-deps -e .
+    echo "$stamp" > .venv/.innerspace-stamp
+else
+    say "Python environment .venv is up to date"
+fi
+
+# 2. Docker engine ------------------------------------------------------------------------
+if docker info >/dev/null 2>&1; then
+    say "Docker engine is running ($(docker info --format '{{.ServerVersion}}' 2>/dev/null))"
+else
+    if ! command -v dockerd >/dev/null 2>&1; then
+        apt_install docker.io
+    fi
+    is_root || die "the Docker engine is not running and only root can start it here"
+    say "starting dockerd in the background (log: $RUN/dockerd.log)"
+    setsid dockerd >"$RUN/dockerd.log" 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && break
+        sleep 1
+    done
+    docker info >/dev/null 2>&1 || { tail -20 "$RUN/dockerd.log"; die "dockerd did not start"; }
+    say "Docker engine is running ($(docker info --format '{{.ServerVersion}}'))"
+fi
+
+# 3. Base image ---------------------------------------------------------------------------
+command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+say "checking the Python base image"
+.venv/bin/innerspace base-image

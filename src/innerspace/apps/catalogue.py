@@ -1,0 +1,138 @@
+"""The catalogue of applications a service can run, and resolution of `name[:version]`.
+
+Until an OCI repository is configured, the catalogue is the set of app images on the local
+engine (images labelled with a manifest). Resolution pins a job to an immutable image id, so
+re-tagging or rebuilding an app later never changes a job that exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import docker
+
+from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
+
+
+@dataclass(frozen=True)
+class AppImage:
+    """One runnable version of an app: its manifest and the immutable image reference."""
+
+    manifest: AppManifest
+    image: str  # pinned reference: an image id (sha256:...) or repository@digest
+    tags: tuple[str, ...] = ()
+    created: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+
+class UnknownAppError(LookupError):
+    """No app (or no such version) in the catalogue; the message names what was asked."""
+
+
+class AppCatalogue(Protocol):
+    """Where the service looks up apps. A later OCI repository implements the same."""
+
+    def apps(self) -> list[AppImage]: ...
+
+    def resolve(self, reference: str) -> AppImage: ...
+
+    def refresh(self) -> None: ...
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions naturally: 1.10 > 1.9, and a release > its pre-release (1.0 > 1.0rc1)."""
+    parts: list[tuple[int, int | str]] = []
+    for token in re.findall(r"\d+|[A-Za-z]+", version):
+        parts.append((2, int(token)) if token.isdigit() else (0, token.lower()))
+    parts.append((1, ""))  # a release sorts after any suffix of the same numbers
+    return tuple(parts)
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    name, _, version = reference.strip().partition(":")
+    if not name:
+        raise UnknownAppError(f"app reference {reference!r} has no name")
+    return name, (version or None)
+
+
+def pick(images: list[AppImage], reference: str) -> AppImage:
+    """The image for `name` (highest version) or `name:version` among `images`."""
+    name, version = split_reference(reference)
+    candidates = [image for image in images if image.name == name]
+    if not candidates:
+        known = sorted({image.name for image in images})
+        hint = f"; known apps: {', '.join(known)}" if known else "; no apps are available"
+        raise UnknownAppError(f"unknown app {name!r}{hint}")
+    if version is None:
+        return max(candidates, key=lambda image: version_key(image.version))
+    for image in candidates:
+        if image.version == version:
+            return image
+    versions = ", ".join(sorted((i.version for i in candidates), key=version_key))
+    raise UnknownAppError(f"app {name!r} has no version {version!r}; versions: {versions}")
+
+
+class LocalEngineCatalogue:
+    """Apps are the manifest-labelled images on the local Docker engine.
+
+    The listing is cached for `ttl` seconds and refreshed at once when a lookup misses, so
+    job creation does not pay a Docker API round trip and a freshly built app is found.
+    """
+
+    def __init__(self, client: docker.DockerClient, ttl: float = 30.0) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._images: list[AppImage] = []
+        self._loaded_at = float("-inf")
+        self.problems: dict[str, str] = {}
+
+    def refresh(self) -> None:
+        images: list[AppImage] = []
+        problems: dict[str, str] = {}
+        for summary in self._client.api.images(filters={"label": MANIFEST_LABEL}):
+            image_id = summary["Id"]
+            label = (summary.get("Labels") or {}).get(MANIFEST_LABEL, "")
+            try:
+                manifest = validate_manifest(json.loads(label), f"label of image {image_id}")
+            except (ValueError, ManifestError) as exc:
+                problems[image_id] = str(exc)
+                continue
+            created = datetime.fromtimestamp(summary.get("Created", 0)).astimezone()
+            tags = tuple(t for t in summary.get("RepoTags") or () if t != "<none>:<none>")
+            images.append(AppImage(manifest, image_id, tags, created))
+        # Two images may claim the same name:version (a rebuild); the newest one wins.
+        newest: dict[tuple[str, str], AppImage] = {}
+        for image in sorted(images, key=lambda i: i.created or datetime.min.astimezone()):
+            newest[(image.name, image.version)] = image
+        with self._lock:
+            self._images = sorted(newest.values(),
+                                  key=lambda i: (i.name, version_key(i.version)))
+            self.problems = problems
+            self._loaded_at = time.monotonic()
+
+    def apps(self) -> list[AppImage]:
+        if time.monotonic() - self._loaded_at > self._ttl:
+            self.refresh()
+        with self._lock:
+            return list(self._images)
+
+    def resolve(self, reference: str) -> AppImage:
+        try:
+            return pick(self.apps(), reference)
+        except UnknownAppError:
+            self.refresh()
+            return pick(self.apps(), reference)

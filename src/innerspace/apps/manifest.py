@@ -1,0 +1,249 @@
+"""The application manifest: what an app is, how to run it, what it takes and needs.
+
+The pydantic model is the single source of truth; `manifest_json_schema()` derives the
+published JSON Schema from it and `validate_manifest()` checks raw data against that schema
+first, so that every problem is reported with its location, not just the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from enum import StrEnum
+from functools import cache
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from innerspace.units import parse_memory
+
+MANIFEST_LABEL = "org.innerspace.manifest"
+SCHEMA_ID = "https://innerspace.example/schemas/app-manifest.json"
+
+_NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+_PARAM = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# Parameter names that UWS itself uses; an app may not claim them.
+RESERVED_PARAMETERS = frozenset(
+    {"app", "phase", "runid", "action", "destruction", "executionduration", "quote",
+     "owner", "wait", "request", "upload", "responseformat", "maxrec"})
+
+
+class ParameterType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+    FILE = "file"
+    URL = "url"
+
+
+class Parameter(BaseModel):
+    """One input of an application."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+    type: ParameterType = Field(description="how the value is checked and passed")
+    description: str = ""
+    default: str | int | float | bool | None = Field(
+        None, description="used when the job gives no value (not allowed for files)")
+    required: bool = Field(False, description="a job must give a value")
+    unit: str | None = Field(None, description="physical unit of a numeric value, e.g. deg, s")
+    choices: list[str] | None = Field(None, description="allowed values of an enum")
+    minimum: float | None = Field(None, description="lower bound of a numeric value")
+    maximum: float | None = Field(None, description="upper bound of a numeric value")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Parameter:
+        if self.type is ParameterType.ENUM and not self.choices:
+            raise ValueError("an enum parameter needs a non-empty 'choices' list")
+        if self.type is not ParameterType.ENUM and self.choices is not None:
+            raise ValueError("'choices' is only allowed for enum parameters")
+        if self.type is ParameterType.FILE and self.default is not None:
+            raise ValueError("a file parameter cannot have a default")
+        if self.required and self.default is not None:
+            raise ValueError("a required parameter cannot have a default")
+        if self.default is not None:
+            from innerspace.apps.values import coerce_value
+
+            coerce_value(self, self.default)
+        return self
+
+
+class Resources(BaseModel):
+    """What one run of the app asks for; the service clips it to its own limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cores: float = Field(1.0, gt=0, le=256, description="CPU cores")
+    memory: str = Field("1G", description="memory limit, e.g. 512M or 2G")
+    max_execution_time: int = Field(
+        3600, ge=1, description="seconds; the job's default UWS executionduration")
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        parse_memory(value)
+        return value
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_memory(self.memory)
+
+
+class Result(BaseModel):
+    """A result the app promises to write into /innerspace/results."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    mime_type: str | None = None
+    description: str = ""
+
+
+class InnerApiRequirement(BaseModel):
+    """An inner API of the data centre that the app needs (bound at run time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="inner API kind, e.g. tap, posix-collection")
+    collection: str | None = Field(None, description="a named data collection it must expose")
+
+
+class Run(BaseModel):
+    """How the container is started: an argv template or a Python module."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: list[str] | None = Field(
+        None, min_length=1,
+        description="argv template; {param} placeholders are replaced by values")
+    module: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        description="run as `python3 -m MODULE`")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Run:
+        if (self.command is None) == (self.module is None):
+            raise ValueError("give exactly one of 'command' (argv list) or 'module'")
+        return self
+
+    def argv_template(self) -> list[str]:
+        if self.command is not None:
+            return list(self.command)
+        return ["python3", "-m", str(self.module)]
+
+
+class AppManifest(BaseModel):
+    """The whole description of an application; carried in its image's labels."""
+
+    model_config = ConfigDict(extra="forbid", title="innerspace application manifest")
+
+    name: str = Field(pattern=_NAME, description="lower-case name, unique in a repository")
+    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,127}$",
+                         description="version, preferably semantic (1.2.0)")
+    title: str = Field(min_length=1)
+    description: str = ""
+    authors: list[str] = Field(default_factory=list)
+    license: str | None = None
+    homepage: str | None = None
+    subjects: list[str] = Field(default_factory=list, description="keywords, e.g. UAT terms")
+    run: Run
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    resources: Resources = Field(default_factory=Resources)
+    results: list[Result] = Field(default_factory=list)
+    inner_apis: list[InnerApiRequirement] = Field(default_factory=list)
+    requirements: list[str] = Field(default_factory=list,
+                                    description="pip requirements installed at build time")
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameter_names(cls, value: dict[str, Parameter]) -> dict[str, Parameter]:
+        seen: set[str] = set()
+        for name in value:
+            if not re.match(_PARAM, name):
+                raise ValueError(f"parameter name {name!r} must be an identifier")
+            if name.lower() in RESERVED_PARAMETERS:
+                raise ValueError(f"parameter name {name!r} is reserved by UWS/innerspace")
+            if name.lower() in seen:
+                raise ValueError(f"parameter names differ only by case: {name!r}")
+            seen.add(name.lower())
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> AppManifest:
+        for arg in self.run.argv_template():
+            for field in placeholders(arg):
+                if field not in self.parameters:
+                    raise ValueError(f"run.command refers to unknown parameter {{{field}}}")
+        return self
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def parameter(self, name: str) -> tuple[str, Parameter] | None:
+        """The parameter called `name`, compared without regard to case (as UWS does)."""
+        lowered = name.lower()
+        for key, param in self.parameters.items():
+            if key.lower() == lowered:
+                return key, param
+        return None
+
+    def to_label(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True),
+                          separators=(",", ":"), sort_keys=False)
+
+
+def placeholders(arg: str) -> list[str]:
+    """Names of the `{param}` fields in one argv template element."""
+    try:
+        return [field for _, field, _, _ in string.Formatter().parse(arg) if field]
+    except ValueError as exc:
+        raise ValueError(f"bad placeholder in argument {arg!r}: {exc}") from exc
+
+
+@cache
+def manifest_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the manifest (served at /schemas/app-manifest.json)."""
+    schema = AppManifest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    return schema
+
+
+class ManifestError(ValueError):
+    """A manifest is invalid; `problems` lists every problem as `location: message`."""
+
+    def __init__(self, problems: list[str], source: str = "manifest") -> None:
+        self.problems = problems
+        super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def validate_manifest(data: Any, source: str = "manifest") -> AppManifest:
+    """Check raw manifest data against the JSON Schema and the model; raise ManifestError."""
+    validator = jsonschema.Draft202012Validator(manifest_json_schema())
+    problems = [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '(top level)'}: {error.message}"
+        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    ]
+    if problems:
+        raise ManifestError(problems, source)
+    try:
+        return AppManifest.model_validate(data)
+    except ValueError as exc:
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            problems = [
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: "
+                f"{err['msg'].removeprefix('Value error, ')}"
+                for err in errors()
+            ]
+        else:
+            problems = [str(exc)]
+        raise ManifestError(problems, source) from exc
+
+
+ManifestSource = Literal["innerspace.toml", "pyproject.toml"]

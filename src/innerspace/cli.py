@@ -1,0 +1,341 @@
+"""The `innerspace` command: run the service, build images and apps, submit and follow jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+
+import innerspace
+from innerspace.client import Client, ClientError, JobStatus
+
+app = typer.Typer(help="innerspace: run containerised Python apps next to astronomy data, "
+                       "through IVOA UWS.", no_args_is_help=True, add_completion=False)
+app_commands = typer.Typer(help="Build, check and list applications.", no_args_is_help=True)
+app.add_typer(app_commands, name="app")
+console = Console()
+errors = Console(stderr=True)
+
+UrlOption = Annotated[str | None, typer.Option(
+    "--url", envvar="INNERSPACE_URL", help="service URL [default: http://127.0.0.1:8000]")]
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", envvar="INNERSPACE_TOKEN", help="bearer token", show_default=False)]
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", envvar="INNERSPACE_CONFIG", help="TOML configuration file")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_or_fail(config: Path | None, **overrides: Any) -> Any:
+    from innerspace.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def docker_or_fail(settings: Any) -> Any:
+    from docker.errors import DockerException
+
+    from innerspace.engines.docker import docker_client
+
+    try:
+        client = docker_client(settings.docker_host)
+        client.ping()
+    except DockerException as exc:
+        fail(f"cannot reach the Docker engine ({exc}); is dockerd running? "
+             "`make setup` installs and starts it")
+    return client
+
+
+@app.command()
+def version() -> None:
+    """Print the innerspace version."""
+    console.print(innerspace.__version__)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    data_dir: Annotated[Path | None, typer.Option(help="where jobs and the database live")
+                        ] = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Run the UWS service."""
+    import logging
+
+    import uvicorn
+
+    from innerspace.server import create_app
+
+    settings = settings_or_fail(config, data_dir=data_dir)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    console.print(f"innerspace {innerspace.__version__} on http://{host}:{port}/jobs "
+                  f"(data in {settings.data_dir})", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
+                access_log=log_level == "debug")
+
+
+@app.command("base-image")
+def base_image(
+    config: ConfigOption = None,
+    rebuild: Annotated[bool, typer.Option(help="build again even if present")] = False,
+    mirror: Annotated[str, typer.Option(help="Debian mirror")] = "http://deb.debian.org/debian",
+) -> None:
+    """Build the Python base image from Debian packages (reused when present)."""
+    from innerspace.apps.base_image import BaseImageError, build_base_image
+
+    settings = settings_or_fail(config)
+    client = docker_or_fail(settings)
+    try:
+        build_base_image(client, settings.base_image, rebuild=rebuild, mirror=mirror,
+                         say=lambda line: console.print(line, highlight=False))
+    except BaseImageError as exc:
+        fail(str(exc))
+
+
+@app_commands.command("lint")
+def app_lint(directory: Annotated[Path, typer.Argument(help="the app's project directory")]
+             ) -> None:
+    """Check an app's manifest against the JSON Schema and explain every problem."""
+    from innerspace.apps.manifest import ManifestError
+    from innerspace.apps.project import load_project
+
+    try:
+        project = load_project(directory)
+    except ManifestError as exc:
+        fail(str(exc))
+    manifest = project.manifest
+    console.print(f"[green]ok[/]: {manifest.name} {manifest.version} "
+                  f"({len(manifest.parameters)} parameters, {len(project.files())} files)")
+
+
+@app_commands.command("build")
+def app_build(
+    directory: Annotated[Path, typer.Argument(help="the app's project directory")],
+    config: ConfigOption = None,
+    tag: Annotated[str | None, typer.Option(help="image tag [default: prefix+name:version]")
+                   ] = None,
+    extra_ca: Annotated[list[Path] | None, typer.Option(
+        "--extra-ca", help="CA certificate trusted while installing requirements")] = None,
+) -> None:
+    """Build an app image whose labels carry its manifest."""
+    from innerspace.apps.base_image import base_image_exists
+    from innerspace.apps.builder import AppBuildError, build_app_image, image_tag
+    from innerspace.apps.manifest import ManifestError
+    from innerspace.apps.project import load_project
+
+    settings = settings_or_fail(config)
+    try:
+        project = load_project(directory)
+    except ManifestError as exc:
+        fail(str(exc))
+    client = docker_or_fail(settings)
+    if not base_image_exists(client, settings.base_image):
+        fail(f"base image {settings.base_image} is missing: run `innerspace base-image`")
+    target = tag or image_tag(project.manifest, settings.app_image_prefix)
+    try:
+        image_id = build_app_image(client, project, base_image=settings.base_image, tag=target,
+                                   extra_ca_certificates=extra_ca,
+                                   say=lambda line: console.print(f"  {line}", highlight=False))
+    except AppBuildError as exc:
+        fail(f"building {target} failed:\n{exc}")
+    console.print(f"built [bold]{target}[/] ({image_id[:19]})", highlight=False)
+
+
+@app_commands.command("list")
+def app_list(
+    url: UrlOption = None,
+    token: TokenOption = None,
+    local: Annotated[bool, typer.Option(help="list images on the local engine, not a service")
+                     ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the apps a service can run (or those on the local engine with --local)."""
+    rows: list[dict[str, Any]]
+    if local:
+        from innerspace.apps.catalogue import LocalEngineCatalogue
+
+        catalogue = LocalEngineCatalogue(docker_or_fail(settings_or_fail(config)))
+        rows = [{"name": a.name, "version": a.version, "title": a.manifest.title,
+                 "image": a.image, "parameters": a.manifest.parameters}
+                for a in catalogue.apps()]
+    else:
+        try:
+            with Client(url, token) as client:
+                rows = client.apps()
+        except ClientError as exc:
+            fail(str(exc))
+    table = Table("name", "version", "title", "parameters", "image")
+    for row in rows:
+        table.add_row(row["name"], row["version"], row["title"],
+                      ", ".join(row["parameters"]), str(row["image"])[:19])
+    console.print(table)
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"{what} {item!r} is not key=value")
+        pairs[key] = value
+    return pairs
+
+
+def _phase_style(phase: str) -> str:
+    return {"COMPLETED": "green", "ERROR": "red", "ABORTED": "yellow",
+            "EXECUTING": "cyan", "QUEUED": "blue"}.get(phase, "white")
+
+
+def _describe(status: JobStatus) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("job", status.job_id)
+    table.add_row("app", f"{status.info.get('app', '?')} {status.info.get('appVersion', '')}")
+    table.add_row("phase", f"[{_phase_style(status.phase)}]{status.phase}[/]")
+    for label, moment in (("created", status.creation_time), ("started", status.start_time),
+                          ("ended", status.end_time), ("quote", status.quote),
+                          ("destruction", status.destruction)):
+        if moment:
+            table.add_row(label, moment.isoformat(timespec="seconds"))
+    if status.owner:
+        table.add_row("owner", status.owner)
+    if status.parameters:
+        table.add_row("parameters", ", ".join(f"{k}={v}" for k, v in status.parameters.items()))
+    if status.error:
+        table.add_row("error", f"[red]{status.error}[/]")
+    for result in status.results:
+        table.add_row("result", f"{result.id} ({result.size} bytes, {result.mime_type})")
+    return table
+
+
+def follow(job: Any) -> JobStatus:
+    """Wait for a job with a live status line; return its final status."""
+    spinner = Spinner("dots", text=f"job {job.job_id}: submitting")
+    with Live(spinner, console=console, transient=True, refresh_per_second=10):
+        def show(status: JobStatus) -> None:
+            spinner.update(text=f"job {status.job_id}: [{_phase_style(status.phase)}]"
+                                f"{status.phase}[/]")
+            if not sys.stdout.isatty():
+                console.print(f"job {status.job_id}: {status.phase}", highlight=False)
+        return job.wait(on_change=show)
+
+
+@app.command()
+def submit(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
+    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
+    file: Annotated[list[str] | None, typer.Option("--file", help="key=PATH to upload")
+                    ] = None,
+    wait: Annotated[bool, typer.Option(help="wait for the job to end")] = False,
+    hold: Annotated[bool, typer.Option(help="create the job PENDING, do not run it")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Submit a job (and start it)."""
+    files = _pairs(file, "--file")
+    for key, path in files.items():
+        if not Path(path).is_file():
+            fail(f"--file {key}={path}: no such file")
+    try:
+        with Client(url, token) as client:
+            job = client.submit(app_ref, _pairs(param, "-p"), files, run=not hold)
+            console.print(f"submitted job [bold]{job.job_id}[/] ({job.url})", highlight=False)
+            if wait:
+                status = follow(job)
+                console.print(_describe(status))
+                if status.phase != "COMPLETED":
+                    raise typer.Exit(1)
+    except ClientError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def jobs(
+    phase: Annotated[list[str] | None, typer.Option(help="only jobs in this phase")] = None,
+    last: Annotated[int | None, typer.Option(help="only the most recent N")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List your jobs."""
+    try:
+        with Client(url, token) as client:
+            rows = client.jobs(phase, last)
+    except ClientError as exc:
+        fail(str(exc))
+    table = Table("job", "phase", "created", "run id")
+    for row in rows:
+        phase_text = row["phase"] or ""
+        table.add_row(row["id"], f"[{_phase_style(phase_text)}]{phase_text}[/]",
+                      row["created"], row["run_id"] or "")
+    console.print(table)
+
+
+@app.command()
+def job(
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    wait: Annotated[bool, typer.Option(help="wait for the job to end")] = False,
+    abort: Annotated[bool, typer.Option(help="abort the job")] = False,
+    delete: Annotated[bool, typer.Option(help="delete the job and its files")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show one job (optionally wait for it, abort or delete it)."""
+    try:
+        with Client(url, token) as client:
+            handle = client.job(job_id)
+            if delete:
+                handle.delete()
+                console.print(f"deleted job {job_id}")
+                return
+            if abort:
+                handle.abort()
+            status = follow(handle) if wait else handle.status()
+    except ClientError as exc:
+        fail(str(exc))
+    if as_json:
+        data = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                for k, v in status.__dict__.items() if k != "results"}
+        data["results"] = [r.__dict__ for r in status.results]
+        console.print_json(json.dumps(data))
+    else:
+        console.print(_describe(status))
+
+
+@app.command()
+def results(
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    out: Annotated[Path, typer.Option(help="directory to save into")] = Path("results"),
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Download every result of a job."""
+    try:
+        with Client(url, token) as client:
+            saved = client.job(job_id).download(out / job_id if out == Path("results") else out)
+    except ClientError as exc:
+        fail(str(exc))
+    for path in saved:
+        console.print(f"{path} ({path.stat().st_size} bytes)", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

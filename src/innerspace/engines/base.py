@@ -1,0 +1,101 @@
+"""The engine interface: start a sandboxed container for a job, wait for it, stop, clean up.
+
+It speaks of jobs, images, argv, files and resources, never of Docker specifics, so that a
+cluster engine (Swarm, Kubernetes) can implement it. Everything an engine needs arrives in a
+`ContainerSpec`; the engine knows nothing of UWS or HTTP.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+JOB_LABEL = "org.innerspace.job"
+OWNER_LABEL = "org.innerspace.owner"
+
+# Where the runtime contract (docs/runtime.md) puts things inside the container.
+CONTAINER_ROOT = "/innerspace"
+CONTAINER_PARAMS = f"{CONTAINER_ROOT}/params.json"
+CONTAINER_INPUTS = f"{CONTAINER_ROOT}/inputs"
+CONTAINER_RESULTS = f"{CONTAINER_ROOT}/results"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to run one job's container."""
+
+    job_id: str
+    owner: str | None
+    image: str  # pinned image reference
+    argv: list[str]
+    env: dict[str, str]
+    params_file: Path  # host files the engine makes visible at the contract's paths
+    inputs_dir: Path
+    results_dir: Path
+    cores: float
+    memory: int  # bytes
+    pids: int
+    tmp_size: int  # bytes
+    user: str  # "uid:gid", never root
+    network: bool = False  # no network at all unless an inner API needs it
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """How a container ended."""
+
+    exit_code: int
+    oom_killed: bool = False
+    error: str | None = None  # the engine's own explanation, when it has one
+
+
+@dataclass(frozen=True)
+class Found:
+    """A job container that exists on the engine (used to re-attach after a restart)."""
+
+    job_id: str
+    handle: str
+    running: bool
+
+
+class EngineError(RuntimeError):
+    """The engine refused or failed; the message is fit to show a user."""
+
+
+class Engine(ABC):
+    """A place where job containers run."""
+
+    name: str
+
+    @abstractmethod
+    async def start(self, spec: ContainerSpec) -> str:
+        """Create and start the container; return the engine's handle for it."""
+
+    @abstractmethod
+    async def wait(self, handle: str) -> ExitStatus:
+        """Block until the container ends (without polling where the engine can avoid it)."""
+
+    @abstractmethod
+    async def stop(self, handle: str) -> None:
+        """Kill the container now; a no-op if it has already ended."""
+
+    @abstractmethod
+    async def collect_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
+        """Write the container's stdout and stderr into the two files."""
+
+    @abstractmethod
+    async def remove(self, handle: str) -> None:
+        """Remove every trace of the container; a no-op if it is gone."""
+
+    @abstractmethod
+    async def find_jobs(self) -> list[Found]:
+        """All job containers this engine holds, running or ended."""
+
+    @abstractmethod
+    async def check(self) -> str | None:
+        """None when the engine is usable, else why not (for VOSI availability)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and threads."""

@@ -1,0 +1,178 @@
+"""The local Docker engine: one container per job on the engine the service talks to.
+
+The Docker SDK is synchronous; its calls run on a dedicated thread pool sized to the job
+limit, so that many blocking `wait` calls never starve the rest of the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from innerspace.config import Settings
+from innerspace.engines.base import (
+    CONTAINER_INPUTS,
+    CONTAINER_PARAMS,
+    CONTAINER_RESULTS,
+    JOB_LABEL,
+    OWNER_LABEL,
+    ContainerSpec,
+    Engine,
+    EngineError,
+    ExitStatus,
+    Found,
+)
+
+T = TypeVar("T")
+
+
+def docker_client(docker_host: str | None = None) -> docker.DockerClient:
+    """A client for `docker_host`, or the environment's engine (DOCKER_HOST, the socket)."""
+    if docker_host:
+        return docker.DockerClient(base_url=docker_host, timeout=120)
+    return docker.from_env(timeout=120)
+
+
+class DockerEngine(Engine):
+    """Runs job containers on one Docker engine."""
+
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient, threads: int = 16) -> None:
+        self._client = client
+        self._api = client.api
+        # Waiting holds a thread per running container: size the pool above the job limit.
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DockerEngine:
+        try:
+            client = docker_client(settings.docker_host)
+        except DockerException as exc:
+            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
+        return cls(client, threads=settings.limits.max_running_jobs * 2 + 8)
+
+    @property
+    def client(self) -> docker.DockerClient:
+        return self._client
+
+    async def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
+
+    def host_config(self, spec: ContainerSpec) -> dict[str, Any]:
+        binds = {
+            str(spec.params_file): {"bind": CONTAINER_PARAMS, "mode": "ro"},
+            str(spec.inputs_dir): {"bind": CONTAINER_INPUTS, "mode": "ro"},
+            str(spec.results_dir): {"bind": CONTAINER_RESULTS, "mode": "rw"},
+        }
+        return self._api.create_host_config(
+            binds=binds,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={spec.tmp_size},mode=1777"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=spec.pids,
+            nano_cpus=int(spec.cores * 1e9),
+            mem_limit=spec.memory,
+            memswap_limit=spec.memory,  # no swap: the memory limit is the limit
+            network_mode="bridge" if spec.network else "none",
+            ipc_mode="private",
+        )
+
+    async def start(self, spec: ContainerSpec) -> str:
+        labels = {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "", **spec.labels}
+        try:
+            created = await self._call(
+                self._api.create_container,
+                spec.image,
+                command=spec.argv,
+                user=spec.user,
+                environment=spec.env,
+                labels=labels,
+                name=f"innerspace-{spec.job_id}",
+                host_config=self.host_config(spec),
+                network_disabled=not spec.network,
+            )
+        except ImageNotFound as exc:
+            raise EngineError(f"image {spec.image} is not on the engine") from exc
+        except APIError as exc:
+            raise EngineError(f"the engine refused the container: {_explain(exc)}") from exc
+        handle = str(created["Id"])
+        try:
+            await self._call(self._api.start, handle)
+        except APIError as exc:
+            await self.remove(handle)
+            raise EngineError(f"the container did not start: {_explain(exc)}") from exc
+        return handle
+
+    async def wait(self, handle: str) -> ExitStatus:
+        try:
+            result = await self._call(self._api.wait, handle, timeout=None)
+            state = await self._call(self._api.inspect_container, handle)
+        except NotFound:
+            return ExitStatus(exit_code=-1, error="the container disappeared")
+        except (APIError, DockerException) as exc:
+            return ExitStatus(exit_code=-1, error=f"lost contact with the engine: {exc}")
+        status = state.get("State", {})
+        error = (result.get("Error") or {}).get("Message") or status.get("Error") or None
+        return ExitStatus(exit_code=int(result.get("StatusCode", -1)),
+                          oom_killed=bool(status.get("OOMKilled")), error=error or None)
+
+    async def stop(self, handle: str) -> None:
+        with contextlib.suppress(NotFound):
+            try:
+                await self._call(self._api.kill, handle)
+            except APIError as exc:
+                if exc.response is None or exc.response.status_code != 409:  # not running
+                    raise EngineError(f"could not stop the container: {_explain(exc)}") from exc
+
+    async def collect_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
+        await self._call(self._write_logs, handle, stdout, stderr)
+
+    def _write_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
+        for path, out, err in ((stdout, True, False), (stderr, False, True)):
+            try:
+                chunks = self._api.logs(handle, stdout=out, stderr=err, stream=True)
+            except NotFound:
+                path.touch()
+                continue
+            with path.open("wb") as handle_file:
+                for chunk in chunks:
+                    handle_file.write(chunk)
+
+    async def remove(self, handle: str) -> None:
+        with contextlib.suppress(NotFound):
+            try:
+                await self._call(self._api.remove_container, handle, force=True, v=True)
+            except APIError as exc:
+                if exc.response is None or exc.response.status_code != 409:  # already going
+                    raise
+
+    async def find_jobs(self) -> list[Found]:
+        containers = await self._call(self._api.containers, all=True,
+                                      filters={"label": JOB_LABEL})
+        return [Found(job_id=c["Labels"][JOB_LABEL], handle=c["Id"],
+                      running=c.get("State") == "running") for c in containers]
+
+    async def check(self) -> str | None:
+        try:
+            await self._call(self._api.ping)
+        except (DockerException, OSError) as exc:
+            return f"the Docker engine does not answer: {exc}"
+        return None
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def _explain(exc: APIError) -> str:
+    return str(getattr(exc, "explanation", None) or exc)

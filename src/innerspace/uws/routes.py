@@ -1,0 +1,257 @@
+"""HTTP routes of the UWS 1.1 job list at /jobs. Handlers stay thin: parse, call the
+JobService, render. Atomic values are text/plain; documents are UWS XML; every change
+answers 303 See Other to the resource to look at next."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote as urlquote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from innerspace.uws.errors import BadRequest, TooLarge
+from innerspace.uws.service import JobRequest, JobService, Upload
+from innerspace.uws.xml import (
+    XML_TYPE,
+    iso,
+    job_document,
+    job_list_document,
+    parameters_document,
+    results_document,
+)
+
+router = APIRouter()
+
+
+def get_service(request: Request) -> JobService:
+    return request.app.state.services.jobs
+
+
+def get_owner(request: Request) -> str | None:
+    from innerspace.auth import owner_for
+
+    return owner_for(request.app.state.settings, request.headers.get("authorization"))
+
+
+Service = Annotated[JobService, Depends(get_service)]
+Owner = Annotated[str | None, Depends(get_owner)]
+
+
+def base_url(request: Request) -> str:
+    configured = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def jobs_url(request: Request) -> str:
+    return f"{base_url(request)}/jobs"
+
+
+def job_url(request: Request, job_id: str) -> str:
+    return f"{jobs_url(request)}/{job_id}"
+
+
+def xml(body: bytes) -> Response:
+    return Response(body, media_type=XML_TYPE)
+
+
+def text(value: str) -> PlainTextResponse:
+    return PlainTextResponse(value)
+
+
+def see(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def read_fields(request: Request) -> list[tuple[str, str | Upload]]:
+    """The request's form fields (urlencoded or multipart) plus any query parameters."""
+    settings = request.app.state.settings
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.limits.max_upload_size + 65536:
+        raise TooLarge(f"the request body ({length} bytes) is larger than the upload limit "
+                       f"of {settings.limits.max_upload_size} bytes")
+    fields: list[tuple[str, str | Upload]] = list(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "")
+    if content_type and not content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        raise BadRequest(f"unsupported content type {content_type!r}: send "
+                         "application/x-www-form-urlencoded or multipart/form-data")
+    try:
+        form = await request.form(max_files=64, max_fields=1000,
+                                  max_part_size=1024 * 1024)
+    except MultiPartException as exc:
+        raise BadRequest(f"malformed multipart body: {exc.message}") from None
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not valid UTF-8") from None
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            fields.append((name, Upload(value.filename, value.file)))
+        else:
+            fields.append((name, value))
+    for name, value in fields:
+        for item in (name, value if isinstance(value, str) else ""):
+            if "\ufffd" in item or "\x00" in item:
+                raise BadRequest(f"parameter {name!r} holds bytes that are not valid UTF-8 "
+                                 "text")
+    return fields
+
+
+@router.get("/jobs", summary="UWS job list")
+async def list_jobs(request: Request, service: Service, owner: Owner,
+                    PHASE: Annotated[list[str] | None, Query()] = None,
+                    AFTER: str | None = None, LAST: str | None = None) -> Response:
+    params = {k.upper(): v for k, v in request.query_params.multi_items()}
+    phases = [v for k, v in request.query_params.multi_items() if k.upper() == "PHASE"]
+    refs = service.list(owner, phases or PHASE or [], params.get("AFTER", AFTER),
+                        params.get("LAST", LAST))
+    return xml(job_list_document(refs, jobs_url(request)))
+
+
+@router.post("/jobs", summary="Create a job")
+async def create_job(request: Request, service: Service, owner: Owner) -> Response:
+    fields = await read_fields(request)
+    job = service.create(owner, JobRequest.from_fields(fields))
+    return see(job_url(request, job.id))
+
+
+def _query(request: Request, name: str) -> str | None:
+    for key, value in request.query_params.multi_items():
+        if key.upper() == name:
+            return value
+    return None
+
+
+@router.get("/jobs/{job_id}", summary="A job")
+async def get_job(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
+    wait = _query(request, "WAIT")
+    if wait is not None:
+        job = await service.wait(owner, job_id, wait, _query(request, "PHASE"))
+    else:
+        job = service.get(owner, job_id)
+    return xml(job_document(job, job_url(request, job.id), service.quote(job)))
+
+
+@router.post("/jobs/{job_id}", summary="Delete a job (ACTION=DELETE) or change its phase")
+async def post_job(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
+    fields = await read_fields(request)
+    values = {name.upper(): value for name, value in fields if isinstance(value, str)}
+    if values.get("ACTION", "").upper() == "DELETE":
+        await service.delete(owner, job_id)
+        return see(jobs_url(request))
+    if "ACTION" in values:
+        raise BadRequest(f"ACTION must be DELETE, got {values['ACTION']!r}")
+    if "PHASE" in values:
+        return await _change_phase(request, service, owner, job_id, values["PHASE"])
+    raise BadRequest("POST to a job needs ACTION=DELETE or PHASE=RUN|ABORT")
+
+
+@router.delete("/jobs/{job_id}", summary="Delete a job")
+async def delete_job(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
+    await service.delete(owner, job_id)
+    return see(jobs_url(request))
+
+
+@router.get("/jobs/{job_id}/phase")
+async def get_phase(job_id: str, service: Service, owner: Owner) -> Response:
+    return text(service.get(owner, job_id).phase.value)
+
+
+async def _change_phase(request: Request, service: JobService, owner: str | None,
+                        job_id: str, phase: str) -> Response:
+    if phase.strip().upper() == "ABORT":
+        await service.abort(owner, job_id)
+    else:
+        service.set_phase(owner, job_id, phase)
+    return see(job_url(request, job_id))
+
+
+@router.post("/jobs/{job_id}/phase")
+async def post_phase(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
+    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    if "PHASE" not in values:
+        raise BadRequest("give PHASE=RUN or PHASE=ABORT")
+    return await _change_phase(request, service, owner, job_id, values["PHASE"])
+
+
+@router.get("/jobs/{job_id}/executionduration")
+async def get_duration(job_id: str, service: Service, owner: Owner) -> Response:
+    return text(str(service.get(owner, job_id).execution_duration))
+
+
+@router.post("/jobs/{job_id}/executionduration")
+async def post_duration(request: Request, job_id: str, service: Service,
+                        owner: Owner) -> Response:
+    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    if "EXECUTIONDURATION" not in values:
+        raise BadRequest("give EXECUTIONDURATION=<seconds>")
+    service.set_execution_duration(owner, job_id, values["EXECUTIONDURATION"])
+    return see(job_url(request, job_id))
+
+
+@router.get("/jobs/{job_id}/destruction")
+async def get_destruction(job_id: str, service: Service, owner: Owner) -> Response:
+    return text(iso(service.get(owner, job_id).destruction))
+
+
+@router.post("/jobs/{job_id}/destruction")
+async def post_destruction(request: Request, job_id: str, service: Service,
+                           owner: Owner) -> Response:
+    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    if "DESTRUCTION" not in values:
+        raise BadRequest("give DESTRUCTION=<ISO 8601 time>")
+    service.set_destruction(owner, job_id, values["DESTRUCTION"])
+    return see(job_url(request, job_id))
+
+
+@router.get("/jobs/{job_id}/error")
+async def get_error(job_id: str, service: Service, owner: Owner) -> Response:
+    job = service.get(owner, job_id)
+    return text(job.error_message or "")
+
+
+@router.get("/jobs/{job_id}/quote")
+async def get_quote(job_id: str, service: Service, owner: Owner) -> Response:
+    return text(iso(service.quote(service.get(owner, job_id))))
+
+
+@router.get("/jobs/{job_id}/owner")
+async def get_owner_id(job_id: str, service: Service, owner: Owner) -> Response:
+    return text(service.get(owner, job_id).owner or "")
+
+
+@router.get("/jobs/{job_id}/parameters")
+async def get_parameters(request: Request, job_id: str, service: Service,
+                         owner: Owner) -> Response:
+    job = service.get(owner, job_id)
+    return xml(parameters_document(job, job_url(request, job.id)))
+
+
+@router.post("/jobs/{job_id}/parameters")
+async def post_parameters(request: Request, job_id: str, service: Service,
+                          owner: Owner) -> Response:
+    service.update_parameters(owner, job_id, await read_fields(request))
+    return see(job_url(request, job_id))
+
+
+@router.get("/jobs/{job_id}/results")
+async def get_results(request: Request, job_id: str, service: Service,
+                      owner: Owner) -> Response:
+    job = service.get(owner, job_id)
+    return xml(results_document(job, job_url(request, job.id)))
+
+
+@router.get("/jobs/{job_id}/results/{result_id:path}")
+async def get_result(job_id: str, result_id: str, service: Service, owner: Owner) -> Response:
+    job = service.get(owner, job_id)
+    path, mime_type = service.result_file(job, result_id)
+    filename = result_id.rsplit("/", 1)[-1]
+    return FileResponse(path, media_type=mime_type, headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{urlquote(filename)}"})
+
+
+@router.get("/jobs/{job_id}/inputs/{name}")
+async def get_input(job_id: str, name: str, service: Service, owner: Owner) -> Response:
+    job = service.get(owner, job_id)
+    return FileResponse(service.input_file(job, name), media_type="application/octet-stream")
