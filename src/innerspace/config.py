@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,20 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @cached_property
+    def service_id(self) -> str:
+        """A stable id of this installation, kept in the data directory; it labels the
+        containers this service starts, so that it never touches another service's."""
+        path = self.data_dir / "service-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            import uuid
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(uuid.uuid4().hex + "\n")
+            return path.read_text().strip()
 
     @classmethod
     def settings_customise_sources(

@@ -143,7 +143,7 @@ def build_app_image(
                     if line.startswith("Step ") and " : LABEL " not in line:
                         say(line if len(line) <= 100 else line[:97] + "...")
             if "error" in chunk:
-                raise AppBuildError(_tail(log + [chunk["error"].strip()]))
+                raise AppBuildError(_tail([*log, chunk["error"].strip()]))
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
     except (APIError, BuildError) as exc:

@@ -4,6 +4,7 @@ delete the job when used as a context manager."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -142,18 +143,14 @@ class Client:
             data["PHASE"] = "RUN"
         if run_id:
             data["RUNID"] = run_id
-        handles = []
-        try:
-            upload = {}
-            for key, path in (files or {}).items():
-                handle = Path(path).open("rb")
-                handles.append(handle)
-                upload[key] = (Path(path).name, handle, "application/octet-stream")
+        with contextlib.ExitStack() as stack:
+            upload = {
+                key: (Path(path).name, stack.enter_context(Path(path).open("rb")),
+                      "application/octet-stream")
+                for key, path in (files or {}).items()
+            }
             response = self.request("POST", "/jobs", data=data, files=upload or None,
                                     follow_redirects=False)
-        finally:
-            for handle in handles:
-                handle.close()
         location = response.headers.get("location", "")
         job_id = location.rstrip("/").rsplit("/", 1)[-1]
         if response.status_code != 303 or not job_id:
@@ -276,7 +273,5 @@ class JobHandle:
         return self
 
     def __exit__(self, *_: object) -> None:
-        try:
+        with contextlib.suppress(ClientError):
             self.delete()
-        except ClientError:
-            pass

@@ -13,6 +13,9 @@ from pathlib import Path
 
 JOB_LABEL = "org.innerspace.job"
 OWNER_LABEL = "org.innerspace.owner"
+# Several services may share one engine (two data centres on one host, tests): each only
+# ever re-attaches or cleans up the containers carrying its own instance id.
+SERVICE_LABEL = "org.innerspace.service"
 
 # Where the runtime contract (docs/runtime.md) puts things inside the container.
 CONTAINER_ROOT = "/innerspace"
@@ -90,8 +93,8 @@ class Engine(ABC):
         """Remove every trace of the container; a no-op if it is gone."""
 
     @abstractmethod
-    async def find_jobs(self) -> list[Found]:
-        """All job containers this engine holds, running or ended."""
+    async def find_jobs(self, service_id: str) -> list[Found]:
+        """All job containers of service `service_id` on this engine, running or ended."""
 
     @abstractmethod
     async def check(self) -> str | None:

@@ -23,6 +23,7 @@ from innerspace.engines.base import (
     CONTAINER_RESULTS,
     JOB_LABEL,
     OWNER_LABEL,
+    SERVICE_LABEL,
     ContainerSpec,
     Engine,
     EngineError,
@@ -156,11 +157,12 @@ class DockerEngine(Engine):
                 if exc.response is None or exc.response.status_code != 409:  # already going
                     raise
 
-    async def find_jobs(self) -> list[Found]:
+    async def find_jobs(self, service_id: str) -> list[Found]:
         containers = await self._call(self._api.containers, all=True,
-                                      filters={"label": JOB_LABEL})
+                                      filters={"label": f"{SERVICE_LABEL}={service_id}"})
         return [Found(job_id=c["Labels"][JOB_LABEL], handle=c["Id"],
-                      running=c.get("State") == "running") for c in containers]
+                      running=c.get("State") == "running")
+                for c in containers if JOB_LABEL in (c.get("Labels") or {})]
 
     async def check(self) -> str | None:
         try:

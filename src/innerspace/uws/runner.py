@@ -23,6 +23,7 @@ from innerspace.engines.base import (
     CONTAINER_INPUTS,
     CONTAINER_PARAMS,
     CONTAINER_RESULTS,
+    SERVICE_LABEL,
     ContainerSpec,
     Engine,
     EngineError,
@@ -265,14 +266,16 @@ class JobRunner:
             pids=limits.pids,
             tmp_size=limits.tmp_size,
             user=self.settings.sandbox.user,
-            labels={"org.innerspace.app": f"{manifest.name}:{manifest.version}"},
+            labels={"org.innerspace.app": f"{manifest.name}:{manifest.version}",
+                    SERVICE_LABEL: self.settings.service_id},
         )
 
     # -- recovery and destruction --------------------------------------------------------
 
     async def _recover(self) -> None:
         try:
-            found = {f.job_id: f for f in await self.engine.find_jobs()}
+            found = {f.job_id: f for f in
+                     await self.engine.find_jobs(self.settings.service_id)}
         except Exception as exc:
             log.error("cannot list job containers (%s); running jobs are not re-attached", exc)
             found = {}

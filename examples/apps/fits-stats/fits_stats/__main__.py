@@ -15,8 +15,8 @@ from astropy.io import fits
 from innerspace import runtime
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from astropy.visualization import (  # noqa: E402
+import matplotlib.pyplot as plt
+from astropy.visualization import (
     AsinhStretch,
     ImageNormalize,
     LinearStretch,

@@ -1,0 +1,184 @@
+"""Shared fixtures: the IVOA schemas, the Docker engine, example app images, and live
+innerspace services (uvicorn in a thread) with their own data directories."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("INNERSPACE_SHARED", ROOT.parent / "shared"))
+SCHEMAS = SHARED / "schemas"
+EXAMPLES = ROOT / "examples" / "apps"
+
+
+# -- XML schemas -------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def xml_schemas() -> Any:
+    """Validators for every namespace innerspace emits; skips when ../shared is absent."""
+    if not (SCHEMAS / "catalog.xml").is_file():
+        pytest.skip(f"the IVOA schemas are not at {SCHEMAS} (a clone without ../shared); "
+                    "set INNERSPACE_SHARED to the folder holding schemas/")
+    from tests.xmlcheck import SchemaSet
+
+    return SchemaSet(SCHEMAS)
+
+
+# -- Docker --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as exc:
+        pytest.skip(f"no Docker engine answers ({exc}); `make setup` starts one")
+    return client
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client: Any) -> str:
+    from innerspace.apps.base_image import base_image_exists
+    from innerspace.config import DEFAULT_BASE_IMAGE
+
+    if not base_image_exists(docker_client, DEFAULT_BASE_IMAGE):
+        pytest.skip(f"base image {DEFAULT_BASE_IMAGE} is missing; `make setup` builds it")
+    return DEFAULT_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def build_app(docker_client: Any, base_image: str) -> Callable[..., str]:
+    """Build an app directory into an image; returns the image id."""
+    from innerspace.apps.builder import build_app_image, image_tag
+    from innerspace.apps.project import load_project
+
+    def build(directory: Path, tag: str | None = None) -> str:
+        project = load_project(directory)
+        return build_app_image(docker_client, project, base_image=base_image,
+                               tag=tag or image_tag(project.manifest, "innerspace-app/"),
+                               say=lambda _: None)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def example_apps(build_app: Callable[..., str]) -> dict[str, str]:
+    """The example apps, built once per session: name -> image id."""
+    return {name: build_app(EXAMPLES / name) for name in ("hello", "fits-stats")}
+
+
+# -- live services -------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveService:
+    """An innerspace service on a free loopback port, run by uvicorn in a thread."""
+
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        self.data_dir = data_dir
+        self.settings_overrides = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def settings(self) -> Any:
+        from innerspace.config import Settings
+
+        return Settings(data_dir=self.data_dir, **self.settings_overrides)
+
+    def start(self) -> LiveService:
+        import uvicorn
+
+        from innerspace.server import create_app
+
+        app = create_app(self.settings)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the innerspace service did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            assert self._thread is not None
+            self._thread.join(30)
+            self._server = None
+
+    def restart(self) -> LiveService:
+        self.stop()
+        return self.start()
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+@pytest.fixture
+def make_service(tmp_path_factory: pytest.TempPathFactory,
+                 example_apps: dict[str, str]) -> Iterator[Callable[..., LiveService]]:
+    """Start services with chosen settings; all are stopped after the test."""
+    started: list[LiveService] = []
+
+    def make(data_dir: Path | None = None, **settings: Any) -> LiveService:
+        service = LiveService(data_dir or tmp_path_factory.mktemp("data"), **settings)
+        started.append(service.start())
+        return service
+
+    yield make
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory,
+            example_apps: dict[str, str]) -> Iterator[LiveService]:
+    """One default service (anonymous access, embedded defaults) shared by a module."""
+    live = LiveService(tmp_path_factory.mktemp("data")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def http(service: LiveService) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def fits_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic FITS image (stars on noise, with a WCS)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_demo_fits",
+                                                  ROOT / "scripts" / "make_demo_fits.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path_factory.mktemp("fits") / "field.fits"
+    module.make(str(path), size=64, stars=10)
+    return path
