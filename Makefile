@@ -17,7 +17,8 @@ stop:  ## stop the demo service
 lint:
 	@.venv/bin/ruff check src tests benchmarks examples scripts
 
-bench: setup  ## the benchmarks of docs/benchmarks.md
+bench: setup  ## the benchmarks of docs/benchmarks.md (installs wrk, the load generator)
+	@command -v wrk >/dev/null || { echo "==> apt-get install wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	@.venv/bin/python benchmarks/run_all.py
 
 clean: stop
