@@ -7,7 +7,8 @@ setup:  ## Python env, Docker engine, base image (idempotent)
 demo: setup  ## start the service, build the example apps, run jobs
 	@bash scripts/demo.sh
 
-test: setup  ## the whole test suite, against the real Docker engine
+test: setup  ## the whole test suite, against the real Docker engine and PostgreSQL
+	@bash scripts/setup-postgres.sh
 	@echo "==> running the tests"
 	@.venv/bin/python -m pytest
 

@@ -25,15 +25,15 @@ $IS app build examples/apps/fits-stats
 $IS app list
 
 say "running hello"
-$IS submit hello -p name=Astronomer -p delay=1 --wait
-HELLO=$($IS jobs --last 1 | awk '/│/ && $2 ~ /^[a-z0-9]{16}$/ {print $2; exit}')
+$IS submit hello -p name=Astronomer -p delay=1 --wait | tee "$RUN/hello.out"
+HELLO=$(sed -n 's/^submitted job \([a-z0-9]\{16\}\).*/\1/p' "$RUN/hello.out")
 
 say "making a FITS image (synthetic: a star field with noise and a WCS) at $RUN/demo.fits"
 .venv/bin/python scripts/make_demo_fits.py "$RUN/demo.fits"
 
 say "running fits-stats on it"
-$IS submit fits-stats --file image="$RUN/demo.fits" --wait
-FITS=$($IS jobs --last 1 | awk '/│/ && $2 ~ /^[a-z0-9]{16}$/ {print $2; exit}')
+$IS submit fits-stats --file image="$RUN/demo.fits" --wait | tee "$RUN/fits.out"
+FITS=$(sed -n 's/^submitted job \([a-z0-9]\{16\}\).*/\1/p' "$RUN/fits.out")
 
 say "results"
 $IS results "$HELLO" --out "results/$HELLO"

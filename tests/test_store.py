@@ -1,0 +1,129 @@
+"""The job store on both supported databases: embedded SQLite and PostgreSQL (a real server
+set up by `make test`; skipped with a reason when none is available)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from innerspace.uws.phases import Phase
+from innerspace.uws.store import Job, JobParameter, JobResult, JobStore, ListFilter, new_job_id
+from tests.conftest import ROOT
+from tests.uwsutil import UWS, create, wait_final
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("INNERSPACE_TEST_DATABASE_URL")
+    marker = ROOT / ".run" / "postgres-url"
+    if not url and marker.is_file():
+        url = marker.read_text().strip()
+    return url or None
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS jobs, alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.db'}"
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL: `make test` sets one up as root, or set "
+                    "INNERSPACE_TEST_DATABASE_URL")
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[JobStore]:
+    opened = JobStore.open(database_url)
+    yield opened
+    opened.close()
+
+
+def make_job(**changes: Any) -> Job:
+    now = time.time()
+    values: dict[str, Any] = dict(
+        id=new_job_id(), owner="alice", phase=Phase.PENDING, app="hello",
+        app_version="1.0.0", image="sha256:" + "a" * 64, manifest={"name": "hello"},
+        creation_time=now, execution_duration=60, destruction=now + 3600,
+        parameters=(JobParameter("name", "Ada"), JobParameter("image", "f.fits", True, "image")),
+    )
+    values.update(changes)
+    return Job(**values)
+
+
+def test_insert_get_update_delete(store: JobStore) -> None:
+    job = store.insert(make_job())
+    assert job.seq == 1
+    loaded = store.get(job.id)
+    assert loaded == job
+    store.update(job.id, phase=Phase.COMPLETED, results=[JobResult("a.txt", 3, "text/plain")],
+                 end_time=123.5)
+    updated = store.get(job.id)
+    assert updated is not None
+    assert updated.phase is Phase.COMPLETED
+    assert updated.results == (JobResult("a.txt", 3, "text/plain"),)
+    assert updated.end_time == 123.5
+    store.delete(job.id)
+    assert store.get(job.id) is None
+
+
+def test_list_filters(store: JobStore) -> None:
+    base = time.time()
+    jobs = [store.insert(make_job(creation_time=base + i, phase=phase, owner=owner))
+            for i, (phase, owner) in enumerate([
+                (Phase.PENDING, "alice"), (Phase.COMPLETED, "alice"), (Phase.ERROR, "alice"),
+                (Phase.ARCHIVED, "alice"), (Phase.PENDING, "bob"), (Phase.PENDING, None)])]
+    ids = [job.id for job in jobs]
+    listed = [ref.id for ref in store.list_refs("alice", ListFilter())]
+    assert listed == ids[:3], "own jobs, creation order, ARCHIVED hidden by default"
+    union = store.list_refs("alice", ListFilter(phases=[Phase.ERROR, Phase.PENDING]))
+    assert {ref.id for ref in union} == {ids[0], ids[2]}
+    assert [r.id for r in store.list_refs("alice", ListFilter(phases=[Phase.ARCHIVED]))] == [
+        ids[3]]
+    after = store.list_refs("alice", ListFilter(after=base + 0.5))
+    assert [ref.id for ref in after] == ids[1:3]
+    last = store.list_refs("alice", ListFilter(last=2))
+    assert [ref.id for ref in last] == [ids[2], ids[1]], "LAST: newest first"
+    assert [ref.id for ref in store.list_refs(None, ListFilter())] == [ids[5]]
+
+
+def test_destruction_and_durations(store: JobStore) -> None:
+    now = time.time()
+    soon = store.insert(make_job(destruction=now - 1))
+    store.insert(make_job(destruction=now + 100))
+    assert store.expired(now) == [soon.id]
+    assert store.next_destruction() == pytest.approx(now - 1)
+    done = store.insert(make_job(phase=Phase.COMPLETED, start_time=now, end_time=now + 2.5))
+    assert done.seq == 3
+    assert store.recent_durations("hello") == [pytest.approx(2.5)]
+    assert store.in_phases([Phase.COMPLETED])[0].id == done.id
+    assert store.count() == 3
+
+
+def test_a_job_runs_with_postgresql(make_service: Any) -> None:
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL available")
+    reset_postgres(url)
+    service = make_service(database_url=url)
+    with service.client() as http:
+        job_url = create(http, {"app": "hello", "name": "Postgres", "PHASE": "RUN"})
+        root = wait_final(http, job_url)
+        assert root.findtext(f"{UWS}phase") == "COMPLETED"
+        assert http.get(f"{job_url}/results/greeting.txt").text == "Hello, Postgres!\n"
+    service.restart()
+    with service.client() as http:
+        assert http.get(f"{job_url}/phase").text == "COMPLETED", "the job outlives a restart"
