@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
@@ -33,7 +34,7 @@ ConfigOption = Annotated[Path | None, typer.Option(
 
 
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -182,8 +183,8 @@ def app_list(
             fail(str(exc))
     table = Table("name", "version", "title", "parameters", "image")
     for row in rows:
-        table.add_row(row["name"], row["version"], row["title"],
-                      ", ".join(row["parameters"]), str(row["image"])[:19])
+        table.add_row(escape(row["name"]), escape(row["version"]), escape(row["title"]),
+                      escape(", ".join(row["parameters"])), str(row["image"])[:19])
     console.print(table)
 
 
@@ -207,7 +208,8 @@ def _describe(status: JobStatus) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("job", status.job_id)
-    table.add_row("app", f"{status.info.get('app', '?')} {status.info.get('appVersion', '')}")
+    table.add_row("app", escape(f"{status.info.get('app', '?')} "
+                                f"{status.info.get('appVersion', '')}"))
     table.add_row("phase", f"[{_phase_style(status.phase)}]{status.phase}[/]")
     for label, moment in (("created", status.creation_time), ("started", status.start_time),
                           ("ended", status.end_time), ("quote", status.quote),
@@ -215,13 +217,15 @@ def _describe(status: JobStatus) -> Table:
         if moment:
             table.add_row(label, moment.isoformat(timespec="seconds"))
     if status.owner:
-        table.add_row("owner", status.owner)
+        table.add_row("owner", escape(status.owner))
     if status.parameters:
-        table.add_row("parameters", ", ".join(f"{k}={v}" for k, v in status.parameters.items()))
+        table.add_row("parameters", escape(", ".join(
+            f"{k}={v}" for k, v in status.parameters.items())))
     if status.error:
-        table.add_row("error", f"[red]{status.error}[/]")
+        table.add_row("error", f"[red]{escape(status.error)}[/]")
     for result in status.results:
-        table.add_row("result", f"{result.id} ({result.size} bytes, {result.mime_type})")
+        table.add_row("result", escape(f"{result.id} ({result.size} bytes, "
+                                       f"{result.mime_type})"))
     return table
 
 
@@ -283,7 +287,7 @@ def jobs(
     for row in rows:
         phase_text = row["phase"] or ""
         table.add_row(row["id"], f"[{_phase_style(phase_text)}]{phase_text}[/]",
-                      row["created"], row["run_id"] or "")
+                      row["created"], escape(row["run_id"] or ""))
     console.print(table)
 
 

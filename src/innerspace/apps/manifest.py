@@ -141,7 +141,9 @@ class AppManifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="innerspace application manifest")
 
-    name: str = Field(pattern=_NAME, description="lower-case name, unique in a repository")
+    name: str = Field(pattern=_NAME, description="lower-case letters, digits, '.', '_' and '-', "
+                                                 "starting with a letter or digit; unique in a "
+                                                 "repository")
     version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,127}$",
                          description="version, preferably semantic (1.2.0)")
     title: str = Field(min_length=1)
@@ -227,6 +229,8 @@ def validate_manifest(data: Any, source: str = "manifest") -> AppManifest:
     validator = jsonschema.Draft202012Validator(manifest_json_schema())
     problems = [
         f"{'.'.join(str(p) for p in error.absolute_path) or '(top level)'}: {error.message}"
+        + (f" ({error.schema['description']})"
+           if error.validator == "pattern" and "description" in error.schema else "")
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     ]
     if problems:
