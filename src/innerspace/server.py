@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import innerspace
-from innerspace.apps.catalogue import AppCatalogue, LocalEngineCatalogue
+from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable, LocalEngineCatalogue
 from innerspace.apps.manifest import manifest_json_schema
 from innerspace.config import Settings, load_settings
 from innerspace.engines import create_engine
 from innerspace.engines.base import Engine
 from innerspace.registry.vosi import availability_document, capabilities_document
-from innerspace.uws.errors import UWSError
+from innerspace.uws.errors import Unavailable, UWSError
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.routes import base_url
 from innerspace.uws.routes import router as uws_router
@@ -121,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/apps", summary="The applications this service runs")
     async def apps(request: Request) -> Response:
         services: Services = request.app.state.services
+        try:
+            available = services.catalogue.apps()
+        except CatalogueUnavailable as exc:
+            raise Unavailable(str(exc)) from None
         return JSONResponse([
             {"name": a.name, "version": a.version, "title": a.manifest.title,
              "description": a.manifest.description, "image": a.image, "tags": list(a.tags),
@@ -128,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             for k, p in a.manifest.parameters.items()},
              "resources": a.manifest.resources.model_dump(mode="json"),
              "inner_apis": [r.model_dump(mode="json") for r in a.manifest.inner_apis]}
-            for a in services.catalogue.apps()
+            for a in available
         ])
 
     @app.get("/schemas/app-manifest.json", summary="JSON Schema of app manifests")

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 import docker
+from docker.errors import DockerException
+from requests.exceptions import RequestException
 
 from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
 
@@ -40,6 +42,10 @@ class AppImage:
 
 class UnknownAppError(LookupError):
     """No app (or no such version) in the catalogue; the message names what was asked."""
+
+
+class CatalogueUnavailable(RuntimeError):
+    """The catalogue's source (engine or registry) cannot be read right now."""
 
 
 class AppCatalogue(Protocol):
@@ -92,9 +98,11 @@ class LocalEngineCatalogue:
     job creation does not pay a Docker API round trip and a freshly built app is found.
     """
 
-    def __init__(self, client: docker.DockerClient, ttl: float = 30.0) -> None:
+    def __init__(self, client: docker.DockerClient, ttl: float = 30.0,
+                 min_refresh: float = 1.0) -> None:
         self._client = client
         self._ttl = ttl
+        self._min_refresh = min_refresh
         self._lock = threading.Lock()
         self._images: list[AppImage] = []
         self._loaded_at = float("-inf")
@@ -103,7 +111,11 @@ class LocalEngineCatalogue:
     def refresh(self) -> None:
         images: list[AppImage] = []
         problems: dict[str, str] = {}
-        for summary in self._client.api.images(filters={"label": MANIFEST_LABEL}):
+        try:
+            summaries = self._client.api.images(filters={"label": MANIFEST_LABEL})
+        except (DockerException, RequestException) as exc:
+            raise CatalogueUnavailable(f"cannot list the app images: {exc}") from exc
+        for summary in summaries:
             image_id = summary["Id"]
             label = (summary.get("Labels") or {}).get(MANIFEST_LABEL, "")
             try:
@@ -134,5 +146,9 @@ class LocalEngineCatalogue:
         try:
             return pick(self.apps(), reference)
         except UnknownAppError:
+            # A miss may be an app built a moment ago: look again, but at most once a second
+            # so that a stream of bad requests cannot hammer the engine.
+            if time.monotonic() - self._loaded_at < self._min_refresh:
+                raise
             self.refresh()
             return pick(self.apps(), reference)

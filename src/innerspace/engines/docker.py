@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from requests.exceptions import RequestException
 
 from innerspace.config import Settings
 from innerspace.engines.base import (
@@ -106,6 +107,8 @@ class DockerEngine(Engine):
             raise EngineError(f"image {spec.image} is not on the engine") from exc
         except APIError as exc:
             raise EngineError(f"the engine refused the container: {_explain(exc)}") from exc
+        except (DockerException, RequestException) as exc:
+            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
         handle = str(created["Id"])
         try:
             await self._call(self._api.start, handle)
@@ -167,7 +170,7 @@ class DockerEngine(Engine):
     async def check(self) -> str | None:
         try:
             await self._call(self._api.ping)
-        except (DockerException, OSError) as exc:
+        except (DockerException, RequestException, OSError) as exc:
             return f"the Docker engine does not answer: {exc}"
         return None
 

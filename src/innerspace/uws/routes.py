@@ -160,10 +160,13 @@ async def get_phase(job_id: str, service: Service, owner: Owner) -> Response:
 
 async def _change_phase(request: Request, service: JobService, owner: str | None,
                         job_id: str, phase: str) -> Response:
-    if phase.strip().upper() == "ABORT":
+    action = phase.strip().upper()
+    if action == "ABORT":
         await service.abort(owner, job_id)
+    elif action == "RUN":
+        service.run(owner, job_id)
     else:
-        service.set_phase(owner, job_id, phase)
+        raise BadRequest(f"PHASE must be RUN or ABORT, got {phase!r}")
     return see(job_url(request, job_id))
 
 

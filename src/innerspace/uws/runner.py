@@ -162,8 +162,10 @@ class JobRunner:
         try:
             spec = self.container_spec(job, files)
             handle = await self.engine.start(spec)
-        except (EngineError, OSError, ValueError) as exc:
-            self._finish(job.id, Phase.ERROR, error_message=f"the job could not start: {exc}")
+        except Exception as exc:  # whatever went wrong, the job must not stay QUEUED
+            reason = exc if isinstance(exc, EngineError | ValueError | OSError) else repr(exc)
+            log.warning("job %s could not start: %s", job.id, reason)
+            self._finish(job.id, Phase.ERROR, error_message=f"the job could not start: {reason}")
             return
         running = self._running[job.id]
         running.handle = handle

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from innerspace.apps.catalogue import AppCatalogue, UnknownAppError
+from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable, UnknownAppError
 from innerspace.apps.manifest import RESERVED_PARAMETERS, AppManifest, ParameterType
 from innerspace.apps.values import ParameterValueError, coerce_value
 from innerspace.config import Settings
-from innerspace.engines.base import EngineError
 from innerspace.uws.errors import (
     BadRequest,
     JobNotFound,
@@ -190,7 +189,7 @@ class JobService:
             app = self.catalogue.resolve(request.app)
         except UnknownAppError as exc:
             raise BadRequest(str(exc)) from None
-        except EngineError as exc:
+        except CatalogueUnavailable as exc:
             raise Unavailable(f"the app catalogue is unavailable: {exc}") from None
         manifest = app.manifest
         run = self._run_request(request.phase)
@@ -331,28 +330,27 @@ class JobService:
             changes["execution_duration"] = self._duration(request.execution_duration, 0)
         if request.destruction is not None:
             changes["destruction"] = self._destruction(request.destruction, job.creation_time)
-        self.store.update(job.id, **changes)
+        run = False
         if request.phase is not None:
-            return self.set_phase(owner, job.id, request.phase)
-        return self.get(owner, job.id)
+            if request.phase.strip().upper() != "RUN":
+                raise BadRequest(f"only PHASE=RUN may come with parameters, got "
+                                 f"{request.phase!r}")
+            run = True
+        self.store.update(job.id, **changes)
+        return self.run(owner, job.id) if run else self.get(owner, job.id)
 
-    def set_phase(self, owner: str | None, job_id: str, phase: str) -> Job:
+    def run(self, owner: str | None, job_id: str) -> Job:
+        """PHASE=RUN: queue a PENDING (or HELD) job; a no-op for one already on its way."""
         job = self.get(owner, job_id)
-        action = phase.strip().upper()
-        if action == "RUN":
-            if job.phase in (Phase.QUEUED, Phase.EXECUTING):
-                return job  # already on its way: RUN is idempotent
-            check_transition(job.phase, Phase.QUEUED)
-            manifest = AppManifest.model_validate(job.manifest)
-            self._require_complete(manifest, list(job.parameters))
-            self.store.update(job.id, phase=Phase.QUEUED, queued_at=time.time())
-            self.notifier.changed(job.id)
-            self.runner.enqueue(job.id)
-            return self.get(owner, job.id)
-        if action == "ABORT":
-            check_transition(job.phase, Phase.ABORTED)
-            return job  # the caller awaits abort(); see abort()
-        raise BadRequest(f"PHASE must be RUN or ABORT, got {phase!r}")
+        if job.phase in (Phase.QUEUED, Phase.EXECUTING):
+            return job
+        check_transition(job.phase, Phase.QUEUED)
+        manifest = AppManifest.model_validate(job.manifest)
+        self._require_complete(manifest, list(job.parameters))
+        self.store.update(job.id, phase=Phase.QUEUED, queued_at=time.time())
+        self.notifier.changed(job.id)
+        self.runner.enqueue(job.id)
+        return self.get(owner, job.id)
 
     async def abort(self, owner: str | None, job_id: str) -> Job:
         job = self.get(owner, job_id)
