@@ -11,10 +11,15 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from innerspace.units import parse_memory
 
@@ -37,7 +42,6 @@ class Limits(BaseModel):
     max_memory: int = Field(parse_memory("4G"), gt=0, description="bytes")
     pids: int = Field(256, ge=16, description="process limit inside a container")
     tmp_size: int = Field(parse_memory("256M"), gt=0, description="size of the /tmp tmpfs")
-    default_execution_duration: int = Field(3600, ge=0, description="seconds; 0 = unlimited")
     max_execution_duration: int = Field(86400, ge=1, description="seconds")
     default_destruction: int = Field(7 * 86400, ge=60, description="seconds after creation")
     max_destruction: int = Field(30 * 86400, ge=60, description="seconds after creation")
@@ -80,7 +84,7 @@ class Settings(BaseSettings):
     base_image: str = DEFAULT_BASE_IMAGE
     app_image_prefix: str = "innerspace-app/"
     # Bearer token -> owner. INNERSPACE_TOKENS accepts "token=owner,token=owner".
-    tokens: dict[str, str] = Field(default_factory=dict)
+    tokens: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     allow_anonymous: bool | None = Field(
         None, description="default: true when no tokens are configured, false otherwise")
     limits: Limits = Field(default_factory=Limits)
@@ -90,6 +94,10 @@ class Settings(BaseSettings):
     @classmethod
     def _tokens(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if value.lstrip().startswith("{"):
+                import json
+
+                return json.loads(value)
             pairs: dict[str, str] = {}
             for item in filter(None, (part.strip() for part in value.split(","))):
                 token, sep, owner = item.partition("=")

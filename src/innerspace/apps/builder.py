@@ -127,8 +127,10 @@ def build_app_image(
     """Build the app image, tag it, and return its image id (sha256:...)."""
     manifest = project.manifest
     ca_files = list(extra_ca_certificates or [])
-    if manifest.requirements and not ca_files and HOST_CA_BUNDLE.is_file():
-        ca_files = [HOST_CA_BUNDLE]
+    # pip's --cert replaces its trust store: always start from the host's bundle, so extra
+    # certificates (a TLS proxy's) add to the usual authorities instead of replacing them.
+    if manifest.requirements and HOST_CA_BUNDLE.is_file():
+        ca_files = [HOST_CA_BUNDLE, *ca_files]
     context = build_context(project, base_image, ca_files)
     log: list[str] = []
     image_id: str | None = None

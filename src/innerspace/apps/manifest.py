@@ -119,7 +119,7 @@ class Run(BaseModel):
 
     command: list[str] | None = Field(
         None, min_length=1,
-        description="argv template; {param} placeholders are replaced by values")
+        description="argv template; {param} fields are replaced by values")
     module: str | None = Field(
         None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
         description="run as `python3 -m MODULE`")
@@ -175,9 +175,9 @@ class AppManifest(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _placeholders_known(self) -> AppManifest:
+    def _template_fields_known(self) -> AppManifest:
         for arg in self.run.argv_template():
-            for field in placeholders(arg):
+            for field in template_fields(arg):
                 if field not in self.parameters:
                     raise ValueError(f"run.command refers to unknown parameter {{{field}}}")
         return self
@@ -199,12 +199,23 @@ class AppManifest(BaseModel):
                           separators=(",", ":"), sort_keys=False)
 
 
-def placeholders(arg: str) -> list[str]:
-    """Names of the `{param}` fields in one argv template element."""
+def template_fields(arg: str) -> list[str]:
+    """Names of the `{param}` fields in one argv template element. Only plain names are
+    allowed: no positional `{}`, conversions (`!r`) or format specs (`:>8`)."""
+    names = []
     try:
-        return [field for _, field, _, _ in string.Formatter().parse(arg) if field]
+        parsed = list(string.Formatter().parse(arg))
     except ValueError as exc:
-        raise ValueError(f"bad placeholder in argument {arg!r}: {exc}") from exc
+        raise ValueError(f"bad {{field}} in argument {arg!r}: {exc}") from exc
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field or not re.match(_PARAM, field) or spec or conversion:
+            raise ValueError(f"argument {arg!r}: write fields as {{name}} with a parameter "
+                             f"name, got {{{field}{'!' + conversion if conversion else ''}"
+                             f"{':' + spec if spec else ''}}}")
+        names.append(field)
+    return names
 
 
 @cache

@@ -46,16 +46,19 @@ def read_manifest_data(root: Path) -> tuple[dict[str, Any], str]:
     project: dict[str, Any] = {}
     data: dict[str, Any] | None = None
     source = str(own)
-    try:
-        if pyproject.is_file():
-            loaded = tomllib.loads(pyproject.read_text())
+    for path in (pyproject, own):
+        if not path.is_file():
+            continue
+        try:
+            loaded = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ManifestError([f"not valid TOML: {exc}"], str(path)) from exc
+        if path == pyproject:
             project = loaded.get("project", {})
             if "innerspace" in loaded.get("tool", {}):
-                data, source = dict(loaded["tool"]["innerspace"]), str(pyproject)
-        if own.is_file():
-            data, source = tomllib.loads(own.read_text()), str(own)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError([f"not valid TOML: {exc}"], source) from exc
+                data, source = dict(loaded["tool"]["innerspace"]), str(path)
+        else:
+            data, source = loaded, str(path)
     if data is None:
         raise ManifestError(
             ["no manifest: add innerspace.toml or a [tool.innerspace] table to pyproject.toml"],

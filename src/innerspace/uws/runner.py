@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from innerspace.apps.manifest import AppManifest, ParameterType, placeholders
+from innerspace.apps.manifest import AppManifest, ParameterType, template_fields
 from innerspace.apps.values import coerce_value
 from innerspace.config import Settings
 from innerspace.engines.base import (
@@ -338,7 +338,7 @@ def render_argv(manifest: AppManifest, values: dict[str, Any]) -> list[str]:
     value is left out, so optional options vanish cleanly (write them as --opt={opt})."""
     argv: list[str] = []
     for arg in manifest.run.argv_template():
-        fields = placeholders(arg)
+        fields = template_fields(arg)
         if any(name not in values for name in fields):
             continue
         argv.append(arg.format(**{name: _argv_text(values[name]) for name in fields}))
