@@ -4,13 +4,15 @@ answers 303 See Other to the resource to look at next."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import Annotated
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from innerspace.uws.errors import BadRequest, TooLarge
 from innerspace.uws.service import JobRequest, JobService, Upload
@@ -65,37 +67,89 @@ def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def read_fields(request: Request) -> list[tuple[str, str | Upload]]:
-    """The request's form fields (urlencoded or multipart) plus any query parameters."""
+class StrictMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, but text that is not valid UTF-8 is refused instead of
+    being read as Latin-1 (which would store mojibake as a parameter value)."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if not part.field_name.isascii():
+            raise MultiPartException(
+                f"field name {part.field_name!r} is not ASCII (parameter names are identifiers)")
+        if part.file is None:
+            try:
+                part.data.decode(self._charset or "utf-8")
+            except (UnicodeDecodeError, LookupError):
+                raise MultiPartException(
+                    f"the value of {part.field_name!r} is not valid "
+                    f"{self._charset or 'UTF-8'} text") from None
+        super().on_part_end()
+
+
+def check_utf8_pairs(body: bytes) -> None:
+    """Refuse an urlencoded body with raw bytes that are not UTF-8, naming the field."""
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"a parameter name ({name.decode('utf-8', 'replace')!r}) is not "
+                             "valid UTF-8 text") from None
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"parameter {name.decode()!r} holds bytes that are not valid "
+                             "UTF-8 text") from None
+
+
+@asynccontextmanager
+async def form_fields(request: Request) -> AsyncIterator[list[tuple[str, str | Upload]]]:
+    """The request's form fields (urlencoded or multipart) plus any query parameters; uploads
+    are spooled to temporary files that are closed when the block ends."""
     settings = request.app.state.settings
+    limits = settings.limits
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.limits.max_upload_size + 65536:
+    if length and length.isdigit() and int(length) > limits.max_upload_size + 65536:
         raise TooLarge(f"the request body ({length} bytes) is larger than the upload limit "
-                       f"of {settings.limits.max_upload_size} bytes")
+                       f"of {limits.max_upload_size} bytes")
     fields: list[tuple[str, str | Upload]] = list(request.query_params.multi_items())
     content_type = request.headers.get("content-type", "")
-    if content_type and not content_type.startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
-        raise BadRequest(f"unsupported content type {content_type!r}: send "
-                         "application/x-www-form-urlencoded or multipart/form-data")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    form: FormData | None = None
     try:
-        form = await request.form(max_files=64, max_fields=1000,
-                                  max_part_size=1024 * 1024)
+        if media_type == "multipart/form-data":
+            async with aclosing(request.stream()) as stream:
+                form = await StrictMultiPartParser(
+                    request.headers, stream, max_files=64, max_fields=1000,
+                    max_part_size=1024 * 1024).parse()
+        elif media_type in ("application/x-www-form-urlencoded", ""):
+            check_utf8_pairs(await request.body())
+            form = await request.form(max_files=0, max_fields=1000)
+        else:
+            raise BadRequest(f"unsupported content type {content_type!r}: send "
+                             "application/x-www-form-urlencoded or multipart/form-data")
     except MultiPartException as exc:
         raise BadRequest(f"malformed multipart body: {exc.message}") from None
-    except UnicodeDecodeError:
-        raise BadRequest("the request body is not valid UTF-8") from None
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            fields.append((name, Upload(value.filename, value.file)))
-        else:
-            fields.append((name, value))
-    for name, value in fields:
-        for item in (name, value if isinstance(value, str) else ""):
-            if "\ufffd" in item or "\x00" in item:
-                raise BadRequest(f"parameter {name!r} holds bytes that are not valid UTF-8 "
-                                 "text")
-    return fields
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                fields.append((name, Upload(value.filename, value.file)))
+            else:
+                fields.append((name, value))
+        for name, value in fields:
+            for item in (name, value if isinstance(value, str) else ""):
+                if "\ufffd" in item or "\x00" in item:
+                    raise BadRequest(f"parameter {name!r} holds bytes that are not valid "
+                                     "UTF-8 text")
+        yield fields
+    finally:
+        await form.close()
+
+
+async def plain_fields(request: Request) -> dict[str, str]:
+    """The request's plain (non-file) fields by upper-cased name, for UWS's own parameters."""
+    async with form_fields(request) as fields:
+        return {name.upper(): value for name, value in fields if isinstance(value, str)}
 
 
 @router.get("/jobs", summary="UWS job list")
@@ -111,8 +165,8 @@ async def list_jobs(request: Request, service: Service, owner: Owner,
 
 @router.post("/jobs", summary="Create a job")
 async def create_job(request: Request, service: Service, owner: Owner) -> Response:
-    fields = await read_fields(request)
-    job = service.create(owner, JobRequest.from_fields(fields))
+    async with form_fields(request) as fields:
+        job = service.create(owner, JobRequest.from_fields(fields))
     return see(job_url(request, job.id))
 
 
@@ -135,8 +189,7 @@ async def get_job(request: Request, job_id: str, service: Service, owner: Owner)
 
 @router.post("/jobs/{job_id}", summary="Delete a job (ACTION=DELETE) or change its phase")
 async def post_job(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
-    fields = await read_fields(request)
-    values = {name.upper(): value for name, value in fields if isinstance(value, str)}
+    values = await plain_fields(request)
     if values.get("ACTION", "").upper() == "DELETE":
         await service.delete(owner, job_id)
         return see(jobs_url(request))
@@ -172,7 +225,7 @@ async def _change_phase(request: Request, service: JobService, owner: str | None
 
 @router.post("/jobs/{job_id}/phase")
 async def post_phase(request: Request, job_id: str, service: Service, owner: Owner) -> Response:
-    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    values = await plain_fields(request)
     if "PHASE" not in values:
         raise BadRequest("give PHASE=RUN or PHASE=ABORT")
     return await _change_phase(request, service, owner, job_id, values["PHASE"])
@@ -186,7 +239,7 @@ async def get_duration(job_id: str, service: Service, owner: Owner) -> Response:
 @router.post("/jobs/{job_id}/executionduration")
 async def post_duration(request: Request, job_id: str, service: Service,
                         owner: Owner) -> Response:
-    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    values = await plain_fields(request)
     if "EXECUTIONDURATION" not in values:
         raise BadRequest("give EXECUTIONDURATION=<seconds>")
     service.set_execution_duration(owner, job_id, values["EXECUTIONDURATION"])
@@ -201,7 +254,7 @@ async def get_destruction(job_id: str, service: Service, owner: Owner) -> Respon
 @router.post("/jobs/{job_id}/destruction")
 async def post_destruction(request: Request, job_id: str, service: Service,
                            owner: Owner) -> Response:
-    values = {n.upper(): v for n, v in await read_fields(request) if isinstance(v, str)}
+    values = await plain_fields(request)
     if "DESTRUCTION" not in values:
         raise BadRequest("give DESTRUCTION=<ISO 8601 time>")
     service.set_destruction(owner, job_id, values["DESTRUCTION"])
@@ -234,7 +287,8 @@ async def get_parameters(request: Request, job_id: str, service: Service,
 @router.post("/jobs/{job_id}/parameters")
 async def post_parameters(request: Request, job_id: str, service: Service,
                           owner: Owner) -> Response:
-    service.update_parameters(owner, job_id, await read_fields(request))
+    async with form_fields(request) as fields:
+        service.update_parameters(owner, job_id, fields)
     return see(job_url(request, job_id))
 
 

@@ -41,8 +41,8 @@ def iso(timestamp: float | None) -> str:
     """ISO 8601 UTC with milliseconds, as UWS clients expect (2026-01-02T03:04:05.678Z)."""
     if timestamp is None:
         return ""
-    whole = int(timestamp // 1)
-    millis = int((timestamp - whole) * 1000)
+    # Round (as vo-models does), so that every document shows the same instant.
+    whole, millis = divmod(round(timestamp * 1000), 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 
