@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse,
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from innerspace.auth import owner_for
 from innerspace.uws.errors import BadRequest, TooLarge
 from innerspace.uws.service import JobRequest, JobService, Upload
 from innerspace.uws.xml import (
@@ -28,13 +29,12 @@ from innerspace.uws.xml import (
 router = APIRouter()
 
 
-def get_service(request: Request) -> JobService:
+# Dependencies are coroutines so that FastAPI does not hand them to a worker thread.
+async def get_service(request: Request) -> JobService:
     return request.app.state.services.jobs
 
 
-def get_owner(request: Request) -> str | None:
-    from innerspace.auth import owner_for
-
+async def get_owner(request: Request) -> str | None:
     return owner_for(request.app.state.settings, request.headers.get("authorization"))
 
 

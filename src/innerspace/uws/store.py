@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,6 +71,7 @@ jobs = Table(
 )
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+_INSERT = insert(jobs)
 
 
 def new_job_id() -> str:
@@ -169,6 +171,10 @@ class JobStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._seq_lock = threading.Lock()
+        with engine.connect() as conn:
+            self._seq = int(conn.execute(select(func.coalesce(func.max(jobs.c.seq), 0)))
+                            .scalar_one())
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> JobStore:
@@ -189,10 +195,14 @@ class JobStore:
     # -- writing -----------------------------------------------------------------------
 
     def insert(self, job: Job) -> Job:
+        # One service process owns a job database (see docs/operations.md), so the creation
+        # counter lives in memory; the row goes in as bound parameters, which SQLAlchemy
+        # compiles once rather than per job.
+        with self._seq_lock:
+            self._seq += 1
+            job = job.with_changes(seq=self._seq)
         with self.engine.begin() as conn:
-            seq = conn.execute(select(func.coalesce(func.max(jobs.c.seq), 0) + 1)).scalar_one()
-            job = job.with_changes(seq=seq)
-            conn.execute(insert(jobs).values(**_row(job)))
+            conn.execute(_INSERT, _row(job))
         return job
 
     def update(self, job_id: str, **values: Any) -> None:
