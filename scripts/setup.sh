@@ -36,10 +36,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.innerspace-stamp 2>/dev/null)" !
         say "created the virtual environment .venv"
     fi
     say "installing the locked Python dependencies into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
-    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
-        || .venv/bin/python -m pip install -q --no-deps -e .
+    # Some machines' pip configuration names local indexes that may be absent: drop that noise.
+    quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v 'is ignored: it is neither' >&2); }
+    quiet_pip install -q --upgrade pip
+    quiet_pip install -q --require-hashes -r requirements.lock
+    quiet_pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
+        || quiet_pip install -q --no-deps -e .
     echo "$stamp" > .venv/.innerspace-stamp
 else
     say "Python environment .venv is up to date"
