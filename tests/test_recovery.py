@@ -38,14 +38,13 @@ def test_restart_reattaches_collects_and_keeps_queue(make_service: Any,
         queued_root = wait_final(http, queued)
         assert queued_root.findtext(f"{UWS}phase") == "COMPLETED"
         assert queued_root.findtext(f"{UWS}startTime") >= root.findtext(f"{UWS}endTime")
-    leftovers = docker_client.containers.list(
-        all=True, filters={"label": f"org.innerspace.service={service.settings.service_id}"})
+    # The low-level listing: containers.list() would inspect each one and race their removal.
+    label = {"label": f"org.innerspace.service={service.settings.service_id}"}
+    leftovers = docker_client.api.containers(all=True, filters=label)
     deadline = time.monotonic() + 10
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.2)
-        leftovers = docker_client.containers.list(
-            all=True,
-            filters={"label": f"org.innerspace.service={service.settings.service_id}"})
+        leftovers = docker_client.api.containers(all=True, filters=label)
     assert leftovers == [], "finished containers are removed"
 
 

@@ -47,8 +47,10 @@ class Limits(BaseModel):
     max_destruction: int = Field(30 * 86400, ge=60, description="seconds after creation")
     max_upload_size: int = Field(parse_memory("1G"), gt=0, description="bytes per request")
     max_wait: int = Field(600, ge=1, description="longest blocking WAIT, seconds")
+    log_size: int = Field(parse_memory("64M"), gt=0,
+                          description="bytes of stdout/stderr kept per container")
 
-    @field_validator("max_memory", "tmp_size", "max_upload_size", mode="before")
+    @field_validator("max_memory", "tmp_size", "max_upload_size", "log_size", mode="before")
     @classmethod
     def _memory(cls, value: Any) -> int:
         return parse_memory(value)
@@ -64,10 +66,20 @@ class Sandbox(BaseModel):
     @field_validator("user")
     @classmethod
     def _not_root(cls, value: str) -> str:
-        uid = value.split(":", 1)[0]
-        if not uid.isdigit() or int(uid) == 0:
-            raise ValueError("sandbox user must be a numeric, non-zero uid[:gid]")
-        return value
+        uid, _, gid = value.partition(":")
+        gid = gid or uid
+        if not (uid.isdigit() and gid.isdigit()) or int(uid) == 0 or int(gid) == 0:
+            raise ValueError(f"sandbox user must be numeric uid:gid, neither of them 0 "
+                             f"(root), got {value!r}")
+        return f"{int(uid)}:{int(gid)}"
+
+    @property
+    def uid(self) -> int:
+        return int(self.user.partition(":")[0])
+
+    @property
+    def gid(self) -> int:
+        return int(self.user.partition(":")[2])
 
 
 class Settings(BaseSettings):

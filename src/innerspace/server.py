@@ -3,25 +3,33 @@ into one FastAPI application, and renders every UWSError as a plain-text 4xx/5xx
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import innerspace
-from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable, LocalEngineCatalogue
+from innerspace.apps.catalogue import (
+    AppCatalogue,
+    AppImage,
+    CatalogueUnavailable,
+    LocalEngineCatalogue,
+)
 from innerspace.apps.manifest import manifest_json_schema
 from innerspace.config import Settings, load_settings
 from innerspace.engines import create_engine
-from innerspace.engines.base import Engine
+from innerspace.engines.base import Engine, EngineError
 from innerspace.registry.vosi import availability_document, capabilities_document
-from innerspace.uws.errors import Unavailable, UWSError
+from innerspace.uws.errors import TooLarge, UWSError
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.routes import base_url
 from innerspace.uws.routes import router as uws_router
@@ -51,6 +59,43 @@ def build_catalogue(settings: Settings, engine: Engine) -> AppCatalogue:
     if isinstance(engine, DockerEngine):
         return LocalEngineCatalogue(engine.client)
     raise ValueError(f"no app catalogue for engine {engine.name!r}")
+
+
+def app_summary(app: AppImage) -> dict[str, Any]:
+    manifest = app.manifest
+    return {"name": app.name, "version": app.version, "title": manifest.title,
+            "description": manifest.description, "image": app.image, "tags": list(app.tags),
+            "parameters": {k: p.model_dump(mode="json", exclude_none=True)
+                           for k, p in manifest.parameters.items()},
+            "resources": manifest.resources.model_dump(mode="json"),
+            "inner_apis": [r.model_dump(mode="json") for r in manifest.inner_apis]}
+
+
+class BodySizeLimit:
+    """ASGI middleware: a request body larger than `limit` bytes ends in 413, however it is
+    sent (Content-Length or chunked), before it fills memory or disk."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise TooLarge(f"the request body is larger than the limit of "
+                                   f"{self.limit} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,11 +128,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="IVOA UWS 1.1 service running containerised Python apps.")
     app.state.settings = settings
     app.include_router(uws_router)
+    # Room for the form fields around the uploads themselves.
+    app.add_middleware(BodySizeLimit, limit=settings.limits.max_upload_size + 1024 * 1024)
 
     @app.exception_handler(UWSError)
     async def uws_error(_: Request, exc: UWSError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return PlainTextResponse(exc.message + "\n", status_code=exc.status, headers=headers)
+
+    # The engine or the app catalogue being away is the service's trouble, not the
+    # client's: 503, with what is away, and nothing half-done.
+    @app.exception_handler(EngineError)
+    async def engine_error(_: Request, exc: EngineError) -> Response:
+        return PlainTextResponse(f"the compute engine is unavailable: {exc}\n", status_code=503)
+
+    @app.exception_handler(CatalogueUnavailable)
+    async def catalogue_error(_: Request, exc: CatalogueUnavailable) -> Response:
+        return PlainTextResponse(f"the app catalogue is unavailable: {exc}\n", status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
@@ -121,19 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/apps", summary="The applications this service runs")
     async def apps(request: Request) -> Response:
         services: Services = request.app.state.services
-        try:
-            available = services.catalogue.apps()
-        except CatalogueUnavailable as exc:
-            raise Unavailable(str(exc)) from None
-        return JSONResponse([
-            {"name": a.name, "version": a.version, "title": a.manifest.title,
-             "description": a.manifest.description, "image": a.image, "tags": list(a.tags),
-             "parameters": {k: p.model_dump(mode="json", exclude_none=True)
-                            for k, p in a.manifest.parameters.items()},
-             "resources": a.manifest.resources.model_dump(mode="json"),
-             "inner_apis": [r.model_dump(mode="json") for r in a.manifest.inner_apis]}
-            for a in available
-        ])
+        available = await asyncio.to_thread(services.catalogue.apps)
+        return JSONResponse([app_summary(a) for a in available])
 
     @app.get("/schemas/app-manifest.json", summary="JSON Schema of app manifests")
     async def manifest_schema() -> Response:

@@ -214,16 +214,24 @@ def test_unknown_limit_is_refused(tmp_path: Path) -> None:
         load_settings(path)
 
 
-@pytest.mark.parametrize("user", ["0", "0:0", "root", "root:root", ":1000", "-1:0"])
+@pytest.mark.parametrize("user", ["0", "0:0", "root", "root:root", ":1000", "-1:0",
+                                  "10001:0", "10001:abc"])
 def test_sandbox_user_root_or_non_numeric_refused(user: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(sandbox={"user": user})
-    assert "sandbox user must be a numeric, non-zero uid[:gid]" in str(caught.value)
+    assert "sandbox user must be numeric uid:gid, neither of them 0" in str(caught.value)
+
+
+@pytest.mark.parametrize(("user", "uid", "gid"), [("20000", 20000, 20000),
+                                                  ("20000:30000", 20000, 30000)])
+def test_sandbox_user_ids(user: str, uid: int, gid: int) -> None:
+    sandbox = load_settings(sandbox={"user": user}).sandbox
+    assert (sandbox.uid, sandbox.gid) == (uid, gid)
 
 
 def test_sandbox_user_from_the_environment_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INNERSPACE_SANDBOX__USER", "0:0")
-    with pytest.raises(ConfigError, match="non-zero"):
+    with pytest.raises(ConfigError, match="neither of them 0"):
         load_settings()
 
 

@@ -14,8 +14,8 @@ from innerspace.apps.manifest import AppManifest, validate_manifest
 from innerspace.engines.base import CONTAINER_INPUTS
 from innerspace.uws.errors import PhaseConflict
 from innerspace.uws.jobfiles import JobFiles, mime_type
+from innerspace.uws.launch import render_argv, typed_parameters
 from innerspace.uws.phases import FINAL, Phase, check_transition
-from innerspace.uws.runner import render_argv, typed_parameters
 from innerspace.uws.store import Job, JobParameter, JobResult
 
 
@@ -205,7 +205,7 @@ def test_scan_results_lists_regular_files_then_logs(files: JobFiles, tmp_path: P
     files.log("stdout").write_text("hello\n")
     files.log("stderr").write_text("")
 
-    results = files.scan_results()
+    results, _ = files.scan_results()
 
     # The app's files (symlinks and the fifo left out), then the two logs, in that order.
     assert sorted(results[:-2], key=lambda r: r.id) == [
@@ -222,12 +222,12 @@ def test_scan_results_log_ids_belong_to_the_logs(files: JobFiles) -> None:
     (files.results / "sub").mkdir()
     (files.results / "sub" / "stderr").write_text("fine in a sub-directory")
     files.log("stdout").write_text("real log")
-    ids = [(r.id, r.size) for r in files.scan_results()]
+    ids = [(r.id, r.size) for r in files.scan_results()[0]]
     assert ids == [("sub/stderr", 23), ("stdout", 8)]
 
 
 def test_scan_results_without_anything(tmp_path: Path) -> None:
-    assert JobFiles(tmp_path / "never-created").scan_results() == []
+    assert JobFiles(tmp_path / "never-created").scan_results() == ([], [])
 
 
 def test_result_path_finds_regular_files(files: JobFiles) -> None:

@@ -13,7 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 import docker
 from docker.errors import DockerException
@@ -30,6 +31,11 @@ class AppImage:
     image: str  # pinned reference: an image id (sha256:...) or repository@digest
     tags: tuple[str, ...] = ()
     created: datetime | None = None
+
+    @cached_property
+    def manifest_json(self) -> dict[str, Any]:
+        """The manifest as JSON data, made once (every job records it)."""
+        return self.manifest.model_dump(mode="json")
 
     @property
     def name(self) -> str:
@@ -52,6 +58,10 @@ class AppCatalogue(Protocol):
     """Where the service looks up apps. A later OCI repository implements the same."""
 
     def apps(self) -> list[AppImage]: ...
+
+    def cached(self, reference: str) -> AppImage | None:
+        """The app from a fresh cache, without I/O; None when a lookup is needed."""
+        ...
 
     def resolve(self, reference: str) -> AppImage: ...
 
@@ -141,6 +151,16 @@ class LocalEngineCatalogue:
             self.refresh()
         with self._lock:
             return list(self._images)
+
+    def cached(self, reference: str) -> AppImage | None:
+        if time.monotonic() - self._loaded_at > self._ttl:
+            return None
+        with self._lock:
+            images = self._images
+        try:
+            return pick(images, reference)
+        except UnknownAppError:
+            return None
 
     def resolve(self, reference: str) -> AppImage:
         try:

@@ -77,14 +77,14 @@ class Resources(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cores: float = Field(1.0, gt=0, le=256, description="CPU cores")
-    memory: str = Field("1G", description="memory limit, e.g. 512M or 2G")
+    cores: float = Field(1.0, ge=0.01, le=256, description="CPU cores")
+    memory: str | int = Field("1G", description="memory limit, e.g. 512M or 2G, or bytes")
     max_execution_time: int = Field(
         3600, ge=1, description="seconds; the job's default UWS executionduration")
 
     @field_validator("memory")
     @classmethod
-    def _memory(cls, value: str) -> str:
+    def _memory(cls, value: str | int) -> str | int:
         parse_memory(value)
         return value
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from lxml import etree
@@ -247,7 +248,8 @@ class JobHandle:
             raise ClientError(f"job {self.job_id} {status.phase}: {status.error or ''}")
 
     def fetch(self, result_id: str) -> bytes:
-        return self.client.request("GET", f"/jobs/{self.job_id}/results/{result_id}").content
+        path = f"/jobs/{self.job_id}/results/{quote(result_id, safe='/')}"
+        return self.client.request("GET", path).content
 
     def download(self, directory: str | Path) -> list[Path]:
         """Save every result into `directory` (created if needed); return the paths."""
@@ -258,8 +260,8 @@ class JobHandle:
             if target.resolve() not in path.parents:
                 raise ClientError(f"refusing result id {result.id!r}: outside {target}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            with self.client._http.stream("GET", f"/jobs/{self.job_id}/results/{result.id}"
-                                          ) as response:
+            url = f"/jobs/{self.job_id}/results/{quote(result.id, safe='/')}"
+            with self.client._http.stream("GET", url) as response:
                 if response.status_code >= 400:
                     raise ClientError(f"result {result.id}: {response.read().decode()}",
                                       response.status_code)

@@ -8,7 +8,7 @@ cluster engine (Swarm, Kubernetes) can implement it. Everything an engine needs 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 JOB_LABEL = "org.innerspace.job"
@@ -26,23 +26,27 @@ CONTAINER_RESULTS = f"{CONTAINER_ROOT}/results"
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """Everything needed to run one job's container."""
+    """Everything needed to run one job's container. Engines turn the identifying fields
+    (job, owner, app, service) into their own labels or annotations."""
 
     job_id: str
     owner: str | None
+    app: str
+    app_version: str
+    service_id: str
     image: str  # pinned image reference
     argv: list[str]
     env: dict[str, str]
-    params_file: Path  # host files the engine makes visible at the contract's paths
-    inputs_dir: Path
-    results_dir: Path
+    params_file: Path  # the job's files, which the engine makes visible at the contract's
+    inputs_dir: Path  # paths (a local engine bind-mounts them; a cluster engine stages
+    results_dir: Path  # them in and out)
     cores: float
     memory: int  # bytes
     pids: int
     tmp_size: int  # bytes
-    user: str  # "uid:gid", never root
+    uid: int  # never 0
+    gid: int  # never 0
     network: bool = False  # no network at all unless an inner API needs it
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

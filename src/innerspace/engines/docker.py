@@ -1,20 +1,24 @@
 """The local Docker engine: one container per job on the engine the service talks to.
 
 The Docker SDK is synchronous; its calls run on a dedicated thread pool sized to the job
-limit, so that many blocking `wait` calls never starve the rest of the service.
+limit, so that many blocking waits never starve the rest of the service. Waiting is done in
+short slices, so that the threads come back when the service shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig
 from requests.exceptions import RequestException
 
 from innerspace.config import Settings
@@ -32,7 +36,10 @@ from innerspace.engines.base import (
     Found,
 )
 
-T = TypeVar("T")
+APP_LABEL = "org.innerspace.app"
+WAIT_SLICE = 5  # seconds one blocking wait call may last
+ENGINE_PATIENCE = 60  # seconds of engine silence before a running job is given up
+SHM_SIZE = 16 * 1024 * 1024
 
 
 def docker_client(docker_host: str | None = None) -> docker.DockerClient:
@@ -47,9 +54,12 @@ class DockerEngine(Engine):
 
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient, threads: int = 16) -> None:
+    def __init__(self, client: docker.DockerClient, threads: int = 16,
+                 log_size: int = 64 * 1024 * 1024) -> None:
         self._client = client
         self._api = client.api
+        self._log_size = log_size
+        self._closed = threading.Event()
         # Waiting holds a thread per running container: size the pool above the job limit.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
 
@@ -59,7 +69,8 @@ class DockerEngine(Engine):
             client = docker_client(settings.docker_host)
         except DockerException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-        return cls(client, threads=settings.limits.max_running_jobs * 2 + 8)
+        return cls(client, threads=settings.limits.max_running_jobs * 2 + 8,
+                   log_size=settings.limits.log_size)
 
     @property
     def client(self) -> docker.DockerClient:
@@ -67,7 +78,10 @@ class DockerEngine(Engine):
 
     async def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
+        except RequestException as exc:
+            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
 
     def host_config(self, spec: ContainerSpec) -> dict[str, Any]:
         binds = {
@@ -87,18 +101,25 @@ class DockerEngine(Engine):
             memswap_limit=spec.memory,  # no swap: the memory limit is the limit
             network_mode="bridge" if spec.network else "none",
             ipc_mode="private",
+            shm_size=SHM_SIZE,
+            log_config=LogConfig(type="json-file", config={"max-size": str(self._log_size),
+                                                           "max-file": "1"}),
         )
 
+    @staticmethod
+    def labels(spec: ContainerSpec) -> dict[str, str]:
+        return {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "",
+                APP_LABEL: f"{spec.app}:{spec.app_version}", SERVICE_LABEL: spec.service_id}
+
     async def start(self, spec: ContainerSpec) -> str:
-        labels = {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "", **spec.labels}
         try:
             created = await self._call(
                 self._api.create_container,
                 spec.image,
                 command=spec.argv,
-                user=spec.user,
+                user=f"{spec.uid}:{spec.gid}",
                 environment=spec.env,
-                labels=labels,
+                labels=self.labels(spec),
                 name=f"innerspace-{spec.job_id}",
                 host_config=self.host_config(spec),
                 network_disabled=not spec.network,
@@ -107,23 +128,40 @@ class DockerEngine(Engine):
             raise EngineError(f"image {spec.image} is not on the engine") from exc
         except APIError as exc:
             raise EngineError(f"the engine refused the container: {_explain(exc)}") from exc
-        except (DockerException, RequestException) as exc:
+        except DockerException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
         handle = str(created["Id"])
         try:
             await self._call(self._api.start, handle)
-        except APIError as exc:
-            await self.remove(handle)
-            raise EngineError(f"the container did not start: {_explain(exc)}") from exc
+        except (APIError, EngineError) as exc:
+            with contextlib.suppress(Exception):
+                await self.remove(handle)
+            detail = _explain(exc) if isinstance(exc, APIError) else str(exc)
+            raise EngineError(f"the container did not start: {detail}") from exc
         return handle
+
+    def _wait_blocking(self, handle: str) -> dict[str, Any]:
+        silent_since: float | None = None
+        while not self._closed.is_set():
+            try:
+                return dict(self._api.wait(handle, timeout=WAIT_SLICE))
+            except RequestException as exc:
+                if "timed out" in str(exc).lower():
+                    silent_since = None  # the engine answered; the container still runs
+                    continue
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since > ENGINE_PATIENCE:
+                    raise
+                time.sleep(1)
+        raise EngineError("the engine is closing")
 
     async def wait(self, handle: str) -> ExitStatus:
         try:
-            result = await self._call(self._api.wait, handle, timeout=None)
+            result = await self._call(self._wait_blocking, handle)
             state = await self._call(self._api.inspect_container, handle)
         except NotFound:
             return ExitStatus(exit_code=-1, error="the container disappeared")
-        except (APIError, DockerException) as exc:
+        except (APIError, DockerException, EngineError) as exc:
             return ExitStatus(exit_code=-1, error=f"lost contact with the engine: {exc}")
         status = state.get("State", {})
         error = (result.get("Error") or {}).get("Message") or status.get("Error") or None
@@ -158,7 +196,8 @@ class DockerEngine(Engine):
                 await self._call(self._api.remove_container, handle, force=True, v=True)
             except APIError as exc:
                 if exc.response is None or exc.response.status_code != 409:  # already going
-                    raise
+                    raise EngineError(f"could not remove the container: {_explain(exc)}"
+                                      ) from exc
 
     async def find_jobs(self, service_id: str) -> list[Found]:
         containers = await self._call(self._api.containers, all=True,
@@ -170,11 +209,12 @@ class DockerEngine(Engine):
     async def check(self) -> str | None:
         try:
             await self._call(self._api.ping)
-        except (DockerException, RequestException, OSError) as exc:
+        except (DockerException, EngineError, OSError) as exc:
             return f"the Docker engine does not answer: {exc}"
         return None
 
     async def close(self) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 

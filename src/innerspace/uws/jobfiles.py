@@ -12,12 +12,33 @@ import mimetypes
 import os
 import shutil
 import stat
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from innerspace.uws.store import JobResult
+from innerspace.uws.xml import xml_safe
 
 LOG_RESULTS = ("stdout", "stderr")
+MAX_DEPTH = 32
+MAX_RESULTS = 10_000
+
+
+def usable_name(name: str) -> bool:
+    """A result id must be valid text that an XML document can hold."""
+    return xml_safe(name)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree that an app may have made arbitrarily deep."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except (RecursionError, OSError):
+        subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
+        if path.exists():
+            raise OSError(f"could not remove {path}") from None
 _EXTRA_TYPES = {
     ".fits": "application/fits", ".fit": "application/fits", ".fz": "application/fits",
     ".vot": "application/x-votable+xml", ".votable": "application/x-votable+xml",
@@ -62,40 +83,66 @@ class JobFiles:
         for path in (self.inputs, self.results, self.logs):
             path.mkdir(parents=True, exist_ok=True)
 
-    def open_results_to(self, user: str) -> None:
+    def open_results_to(self, uid: int, gid: int) -> None:
         """Let the sandbox user (and only it, besides us) write the results directory."""
-        uid, _, gid = user.partition(":")
         try:
-            os.chown(self.results, int(uid), int(gid or uid))
+            os.chown(self.results, uid, gid)
             self.results.chmod(0o700)
         except PermissionError:
             # Not root: the service cannot give the directory away, so it opens it instead.
             self.results.chmod(0o777)
 
-    def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+    def clear_results(self) -> None:
+        """Empty the results and logs (a job restarted after a crash starts clean)."""
+        for path in (self.results, self.logs):
+            if path.exists() and any(path.iterdir()):
+                remove_tree(path)
+            path.mkdir(parents=True, exist_ok=True)
 
-    def scan_results(self) -> list[JobResult]:
-        """Every regular file the app wrote (symlinks and special files are ignored), then
-        the logs. Result ids are paths relative to the results directory."""
+    def remove(self) -> None:
+        remove_tree(self.root)
+
+    def scan_results(self) -> tuple[list[JobResult], list[str]]:
+        """Every regular file the app wrote, then the logs; and the names that were skipped.
+
+        Result ids are paths relative to the results directory. Symlinks, special files,
+        names that XML cannot carry, and anything deeper than MAX_DEPTH or beyond MAX_RESULTS
+        entries are skipped: the app controls this tree, so it is walked without recursion.
+        """
         found: list[JobResult] = []
-        if self.results.is_dir():
-            for dirpath, dirnames, filenames in os.walk(self.results, followlinks=False):
-                dirnames.sort()
-                for filename in sorted(filenames):
-                    path = Path(dirpath) / filename
-                    info = path.lstat()
-                    if not stat.S_ISREG(info.st_mode):
-                        continue
-                    result_id = path.relative_to(self.results).as_posix()
-                    if result_id in LOG_RESULTS:
-                        continue  # the log results own these ids
-                    found.append(JobResult(result_id, info.st_size, mime_type(filename)))
+        skipped: list[str] = []
+        pending: list[tuple[Path, int]] = [(self.results, 0)] if self.results.is_dir() else []
+        seen = 0
+        while pending:
+            directory, depth = pending.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+            except OSError:
+                continue
+            for entry in entries:
+                seen += 1
+                relative = Path(entry.path).relative_to(self.results).as_posix()
+                if seen > MAX_RESULTS:
+                    skipped.append(relative)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if depth + 1 < MAX_DEPTH:
+                        pending.append((Path(entry.path), depth + 1))
+                    else:
+                        skipped.append(relative)
+                    continue
+                if not entry.is_file(follow_symlinks=False) or not usable_name(relative) \
+                        or relative in LOG_RESULTS:
+                    skipped.append(relative)
+                    continue
+                found.append(JobResult(relative, entry.stat(follow_symlinks=False).st_size,
+                                       mime_type(entry.name)))
+        found.sort(key=lambda r: r.id)
         for name in LOG_RESULTS:
             path = self.log(name)
             if path.is_file():
                 found.append(JobResult(name, path.stat().st_size, "text/plain"))
-        return found
+        return found, skipped
 
     def result_path(self, result_id: str) -> Path | None:
         """The file behind result `result_id`, refusing anything outside the job's results

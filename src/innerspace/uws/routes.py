@@ -24,6 +24,7 @@ from innerspace.uws.xml import (
     job_list_document,
     parameters_document,
     results_document,
+    xml_safe,
 )
 
 router = APIRouter()
@@ -138,9 +139,12 @@ async def form_fields(request: Request) -> AsyncIterator[list[tuple[str, str | U
                 fields.append((name, value))
         for name, value in fields:
             for item in (name, value if isinstance(value, str) else ""):
-                if "\ufffd" in item or "\x00" in item:
+                if "\ufffd" in item:
                     raise BadRequest(f"parameter {name!r} holds bytes that are not valid "
                                      "UTF-8 text")
+                if not xml_safe(item):
+                    raise BadRequest(f"parameter {name!r} holds control characters that "
+                                     "cannot be stored")
         yield fields
     finally:
         await form.close()
@@ -166,7 +170,7 @@ async def list_jobs(request: Request, service: Service, owner: Owner,
 @router.post("/jobs", summary="Create a job")
 async def create_job(request: Request, service: Service, owner: Owner) -> Response:
     async with form_fields(request) as fields:
-        job = service.create(owner, JobRequest.from_fields(fields))
+        job = await service.create(owner, JobRequest.from_fields(fields))
     return see(job_url(request, job.id))
 
 
@@ -288,7 +292,7 @@ async def get_parameters(request: Request, job_id: str, service: Service,
 async def post_parameters(request: Request, job_id: str, service: Service,
                           owner: Owner) -> Response:
     async with form_fields(request) as fields:
-        service.update_parameters(owner, job_id, fields)
+        await service.update_parameters(owner, job_id, fields)
     return see(job_url(request, job_id))
 
 

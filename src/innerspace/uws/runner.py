@@ -1,38 +1,32 @@
 """The job runner: a FIFO queue in front of the engine, supervision of running containers,
-execution-duration enforcement, destruction of expired jobs, and recovery after a restart.
+execution-duration enforcement, and recovery after a restart.
 
 The database is the truth; the in-memory queue and task table are rebuilt from it (and from
-the engine's own list of job containers) when the service starts.
+the engine's own list of this service's containers) when the service starts. Whatever goes
+wrong while a job runs, the job ends in a final phase with a message: it never stays
+QUEUED or EXECUTING with nobody watching it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from innerspace.apps.manifest import AppManifest, ParameterType, template_fields
-from innerspace.apps.values import coerce_value
+from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
-from innerspace.engines.base import (
-    CONTAINER_INPUTS,
-    CONTAINER_PARAMS,
-    CONTAINER_RESULTS,
-    SERVICE_LABEL,
-    ContainerSpec,
-    Engine,
-    EngineError,
-    ExitStatus,
-)
+from innerspace.engines.base import Engine, EngineError, ExitStatus
 from innerspace.units import format_memory
 from innerspace.uws.jobfiles import JobFiles
+from innerspace.uws.launch import container_memory, prepare
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.phases import Phase
+from innerspace.uws.reaper import DestructionReaper
 from innerspace.uws.store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +41,11 @@ class _Running:
     aborting: bool = False
 
 
+class RecoveryError(RuntimeError):
+    """The engine could not be asked which job containers exist; starting would misjudge
+    running jobs as lost, so the service refuses to start."""
+
+
 class JobRunner:
     """Starts queued jobs on the engine, at most `limits.max_running_jobs` at once."""
 
@@ -56,26 +55,24 @@ class JobRunner:
         self.store = store
         self.engine = engine
         self.notifier = notifier
+        self.reaper = DestructionReaper(store, self.forget)
         self._queue: deque[str] = deque()
         self._running: dict[str, _Running] = {}
         self._background: set[asyncio.Task[Any]] = set()
-        self._destruction_changed = asyncio.Event()
-        self._reaper: asyncio.Task[None] | None = None
         self._closing = False
 
     # -- life cycle --------------------------------------------------------------------
 
     async def start(self) -> None:
         await self._recover()
-        self._reaper = asyncio.create_task(self._reap_expired(), name="innerspace-reaper")
+        self.reaper.start()
         self._fill()
 
     async def close(self) -> None:
         """Stop supervising; containers keep running and are re-attached on the next start."""
         self._closing = True
+        await self.reaper.close()
         tasks = [r.task for r in self._running.values()] + list(self._background)
-        if self._reaper:
-            tasks.append(self._reaper)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -111,7 +108,8 @@ class JobRunner:
             job_id = self._queue.popleft()
             self._track(job_id, self._run(job_id))
 
-    def _track(self, job_id: str, coro: Any, handle: str | None = None) -> None:
+    def _track(self, job_id: str, coro: Coroutine[Any, Any, None],
+               handle: str | None = None) -> None:
         task = asyncio.create_task(coro, name=f"job-{job_id}")
         self._running[job_id] = _Running(task, handle)
 
@@ -120,9 +118,6 @@ class JobRunner:
             self._fill()
 
         task.add_done_callback(done)
-
-    def destruction_changed(self) -> None:
-        self._destruction_changed.set()
 
     # -- abort and delete ----------------------------------------------------------------
 
@@ -136,21 +131,33 @@ class JobRunner:
             if running.handle is not None:
                 await self.engine.stop(running.handle)
             # The supervising task records ABORTED when the container has ended.
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.shield(running.task)
+            if self.store.get(job.id) is not None and not self._is_final(job.id):
+                self._finish(job.id, Phase.ABORTED, error_message=message)
             return
+        if job.container and job.phase is Phase.EXECUTING:
+            await self.engine.stop(job.container)  # an unwatched container: stop it too
         self._finish(job.id, Phase.ABORTED, error_message=message)
 
+    def _is_final(self, job_id: str) -> bool:
+        job = self.store.get(job_id)
+        return job is None or job.phase.is_final
+
     async def forget(self, job: Job) -> None:
-        """Remove every trace of a job: its container, its files and its record."""
+        """Remove every trace of a job: its container, its files and its record. The record
+        goes even if the files cannot all be removed (they are logged and left)."""
         if job.phase.is_active or job.id in self._running:
             await self.abort(job)
         if job.container:
             with contextlib.suppress(Exception):
                 await self.engine.remove(job.container)
-        JobFiles(self.settings.jobs_dir / job.id).remove()
-        self.store.delete(job.id)
-        self.notifier.changed(job.id)
+        files = JobFiles(self.settings.jobs_dir / job.id)
+        try:
+            await asyncio.to_thread(files.remove)
+        finally:
+            self.store.delete(job.id)
+            self.notifier.changed(job.id)
 
     # -- running one job -----------------------------------------------------------------
 
@@ -158,25 +165,40 @@ class JobRunner:
         job = self.store.get(job_id)
         if job is None or job.phase is not Phase.QUEUED:
             return
+        running = self._running[job.id]
         files = JobFiles(self.settings.jobs_dir / job.id)
         try:
-            spec = self.container_spec(job, files)
+            spec = await asyncio.to_thread(prepare, self.settings, job, files)
+            if running.aborting:
+                self._finish(job.id, Phase.ABORTED)
+                return
             handle = await self.engine.start(spec)
         except Exception as exc:  # whatever went wrong, the job must not stay QUEUED
             reason = exc if isinstance(exc, EngineError | ValueError | OSError) else repr(exc)
             log.warning("job %s could not start: %s", job.id, reason)
             self._finish(job.id, Phase.ERROR, error_message=f"the job could not start: {reason}")
             return
-        running = self._running[job.id]
         running.handle = handle
         started = time.time()
         self.store.update(job.id, phase=Phase.EXECUTING, start_time=started, container=handle)
         self.notifier.changed(job.id)
         if running.aborting:
-            await self.engine.stop(handle)
+            await self._stop_quietly(handle)
         await self._supervise(job.with_changes(start_time=started, container=handle), handle)
 
     async def _supervise(self, job: Job, handle: str) -> None:
+        try:
+            await self._watch(job, handle)
+        except asyncio.CancelledError:
+            raise  # the service is closing: the container runs on and is re-attached later
+        except Exception as exc:
+            log.exception("job %s: supervision failed", job.id)
+            await self._stop_quietly(handle)
+            self._finish(job.id, Phase.ERROR,
+                         error_message=f"the service lost track of the job: {exc!r}")
+            self._spawn(self._remove_container(handle))
+
+    async def _watch(self, job: Job, handle: str) -> None:
         files = JobFiles(self.settings.jobs_dir / job.id)
         deadline = None
         if job.execution_duration > 0:
@@ -193,7 +215,10 @@ class JobRunner:
             await self.engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
         except Exception as exc:  # the results still count; say why the logs are missing
             log.warning("job %s: could not collect logs: %s", job.id, exc)
-        results = files.scan_results()
+        results, skipped = await asyncio.to_thread(files.scan_results)
+        for name in skipped:
+            log.warning("job %s: result %r skipped (not a regular file with a usable name)",
+                        job.id, name)
         running = self._running.get(job.id)
         phase, message = self._outcome(job, status, timed_out,
                                        aborted=bool(running and running.aborting), files=files)
@@ -209,8 +234,10 @@ class JobRunner:
             return Phase.ERROR, (f"the job exceeded its execution duration of "
                                  f"{job.execution_duration} s and was stopped")
         if status.oom_killed:
-            memory = format_memory(int(self.container_memory(job)))
-            return Phase.ERROR, f"the application ran out of memory (limit {memory})"
+            memory = container_memory(self.settings, AppManifest.model_validate(job.manifest))
+            return Phase.ERROR, f"the application ran out of memory (limit {format_memory(memory)})"
+        if status.exit_code < 0 and status.error:  # the engine, not the app, failed
+            return Phase.ERROR, f"the job failed: {status.error}"
         if status.exit_code != 0:
             why = status.error or _tail(files.log("stderr"))
             message = f"the application exited with status {status.exit_code}"
@@ -224,65 +251,33 @@ class JobRunner:
         self.store.update(job_id, phase=phase, end_time=time.time(), **values)
         self.notifier.changed(job_id)
 
+    async def _stop_quietly(self, handle: str) -> None:
+        try:
+            await self.engine.stop(handle)
+        except Exception as exc:
+            log.warning("could not stop container %s: %s", handle[:12], exc)
+
     async def _remove_container(self, handle: str) -> None:
         try:
             await self.engine.remove(handle)
         except Exception as exc:
             log.warning("could not remove container %s: %s", handle[:12], exc)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    # -- the container a job gets -------------------------------------------------------
-
-    def container_memory(self, job: Job) -> int:
-        manifest = AppManifest.model_validate(job.manifest)
-        return min(manifest.resources.memory_bytes, self.settings.limits.max_memory)
-
-    def container_spec(self, job: Job, files: JobFiles) -> ContainerSpec:
-        manifest = AppManifest.model_validate(job.manifest)
-        values = typed_parameters(manifest, job)
-        files.create()
-        files.params.write_text(json.dumps(values, indent=2))
-        files.params.chmod(0o644)
-        files.open_results_to(self.settings.sandbox.user)
-        limits = self.settings.limits
-        return ContainerSpec(
-            job_id=job.id,
-            owner=job.owner,
-            image=job.image,
-            argv=render_argv(manifest, values),
-            env={
-                "INNERSPACE_JOB_ID": job.id,
-                "INNERSPACE_PARAMS": CONTAINER_PARAMS,
-                "INNERSPACE_INPUTS": CONTAINER_INPUTS,
-                "INNERSPACE_RESULTS": CONTAINER_RESULTS,
-            },
-            params_file=files.params,
-            inputs_dir=files.inputs,
-            results_dir=files.results,
-            cores=min(manifest.resources.cores, limits.max_cores),
-            memory=min(manifest.resources.memory_bytes, limits.max_memory),
-            pids=limits.pids,
-            tmp_size=limits.tmp_size,
-            user=self.settings.sandbox.user,
-            labels={"org.innerspace.app": f"{manifest.name}:{manifest.version}",
-                    SERVICE_LABEL: self.settings.service_id},
-        )
-
-    # -- recovery and destruction --------------------------------------------------------
+    # -- recovery ----------------------------------------------------------------------
 
     async def _recover(self) -> None:
         try:
             found = {f.job_id: f for f in
                      await self.engine.find_jobs(self.settings.service_id)}
         except Exception as exc:
-            log.error("cannot list job containers (%s); running jobs are not re-attached", exc)
-            found = {}
-        executing = self.store.in_phases([Phase.EXECUTING])
-        for job in executing:
+            raise RecoveryError(f"cannot list this service's job containers on the "
+                                f"{self.engine.name} engine: {exc}") from exc
+        for job in self.store.in_phases([Phase.EXECUTING]):
             container = found.pop(job.id, None)
             if container is None:
                 self._finish(job.id, Phase.ERROR,
@@ -298,57 +293,6 @@ class JobRunner:
             self._queue.append(job.id)
         for leftover in found.values():  # containers of finished or deleted jobs
             await self._remove_container(leftover.handle)
-
-    async def _reap_expired(self) -> None:
-        while True:
-            self._destruction_changed.clear()
-            now = time.time()
-            for job_id in self.store.expired(now):
-                job = self.store.get(job_id)
-                if job is not None:
-                    log.info("destroying job %s (destruction time reached)", job_id)
-                    try:
-                        await self.forget(job)
-                    except Exception as exc:
-                        log.error("could not destroy job %s: %s", job_id, exc)
-            following = self.store.next_destruction()
-            delay = 3600.0 if following is None else min(3600.0, max(0.05, following - now))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._destruction_changed.wait(), delay)
-
-
-def typed_parameters(manifest: AppManifest, job: Job) -> dict[str, Any]:
-    """params.json: every parameter with a value (given or default), typed; files as paths."""
-    given = {p.id: p for p in job.parameters}
-    values: dict[str, Any] = {}
-    for name, param in manifest.parameters.items():
-        if name in given:
-            item = given[name]
-            if param.type is ParameterType.FILE:
-                values[name] = f"{CONTAINER_INPUTS}/{item.file}"
-            else:
-                values[name] = coerce_value(param, item.value)
-        elif param.default is not None:
-            values[name] = coerce_value(param, param.default)
-    return values
-
-
-def render_argv(manifest: AppManifest, values: dict[str, Any]) -> list[str]:
-    """The argv template with values filled in; an element naming a parameter that has no
-    value is left out, so optional options vanish cleanly (write them as --opt={opt})."""
-    argv: list[str] = []
-    for arg in manifest.run.argv_template():
-        fields = template_fields(arg)
-        if any(name not in values for name in fields):
-            continue
-        argv.append(arg.format(**{name: _argv_text(values[name]) for name in fields}))
-    return argv
-
-
-def _argv_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _tail(path: Any) -> str:

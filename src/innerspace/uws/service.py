@@ -7,7 +7,9 @@ runner. Bad input raises a UWSError subclass naming the problem, before anything
 
 from __future__ import annotations
 
+import asyncio
 import re
+import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable, UnknownAppError
+from innerspace.apps.catalogue import AppCatalogue, AppImage, UnknownAppError
 from innerspace.apps.manifest import RESERVED_PARAMETERS, AppManifest, ParameterType
 from innerspace.apps.values import ParameterValueError, coerce_value
 from innerspace.config import Settings
@@ -25,7 +27,6 @@ from innerspace.uws.errors import (
     NotFoundError,
     PhaseConflict,
     TooLarge,
-    Unavailable,
 )
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.notify import PhaseNotifier
@@ -34,6 +35,7 @@ from innerspace.uws.runner import JobRunner
 from innerspace.uws.store import Job, JobParameter, JobRef, JobStore, ListFilter, new_job_id
 
 _COPY_CHUNK = 1024 * 1024
+_JOB_ID = re.compile(r"^[a-z0-9]{16}$")
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
 
@@ -104,6 +106,8 @@ class JobService:
     # -- reading -----------------------------------------------------------------------
 
     def get(self, owner: str | None, job_id: str) -> Job:
+        if not _JOB_ID.match(job_id):
+            raise JobNotFound(job_id)
         job = self.store.get(job_id)
         if job is None or job.owner != owner:
             raise JobNotFound(job_id)  # another owner's job is indistinguishable from none
@@ -121,9 +125,10 @@ class JobService:
         if after is not None:
             filters.after = parse_time(after, "AFTER")
         if last is not None:
-            if not last.strip().isdigit() or int(last) <= 0:
+            count = _positive_int(last)
+            if count is None:
                 raise BadRequest(f"LAST must be a positive integer, got {last!r}")
-            filters.last = int(last)
+            filters.last = min(count, 1_000_000)
         return self.store.list_refs(owner, filters)
 
     async def wait(self, owner: str | None, job_id: str, seconds: str,
@@ -145,8 +150,10 @@ class JobService:
                 awaited = Phase(phase.strip().upper())
             except ValueError:
                 raise BadRequest(f"PHASE {phase!r} is not a UWS phase") from None
-        event = self.notifier.watch(job_id)
+        # Reading the job and taking its event happen with no await in between, so no
+        # change can slip through; only existing, visible jobs get an event.
         job = self.get(owner, job_id)
+        event = self.notifier.watch(job_id)
         start_phase = job.phase
         # Only PENDING, QUEUED and EXECUTING block (UWS 1.1 §2.2.1.1); with PHASE, only when
         # the job is still in that phase.
@@ -158,8 +165,8 @@ class JobService:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not await self.notifier.wait(event, remaining):
                 return self.get(owner, job_id)
-            event = self.notifier.watch(job_id)
             job = self.get(owner, job_id)
+            event = self.notifier.watch(job_id)
             if job.phase != start_phase:
                 return job
 
@@ -182,39 +189,45 @@ class JobService:
 
     # -- creating ------------------------------------------------------------------------
 
-    def create(self, owner: str | None, request: JobRequest) -> Job:
-        if not request.app:
-            raise BadRequest("the reserved parameter 'app' (name or name:version) is missing")
+    async def resolve(self, reference: str) -> AppImage:
+        """The app image for `reference`; the catalogue's I/O (if any) runs off the loop."""
         try:
-            app = self.catalogue.resolve(request.app)
+            cached = self.catalogue.cached(reference)
+            if cached is not None:
+                return cached
+            return await asyncio.to_thread(self.catalogue.resolve, reference)
         except UnknownAppError as exc:
             raise BadRequest(str(exc)) from None
-        except CatalogueUnavailable as exc:
-            raise Unavailable(f"the app catalogue is unavailable: {exc}") from None
+
+    async def create(self, owner: str | None, request: JobRequest) -> Job:
+        if not request.app:
+            raise BadRequest("the reserved parameter 'app' (name or name:version) is missing")
+        app = await self.resolve(request.app)
         manifest = app.manifest
         run = self._run_request(request.phase)
         now = time.time()
         job_id = new_job_id()
         files = JobFiles(self.settings.jobs_dir / job_id)
+        parameters, uploads = self._parameters(manifest, request.parameters, existing=())
+        self._require_complete(manifest, parameters)
+        job = Job(
+            id=job_id, owner=owner, run_id=_run_id(request.run_id),
+            phase=Phase.QUEUED if run else Phase.PENDING, queued_at=now if run else None,
+            app=manifest.name, app_version=manifest.version, image=app.image,
+            manifest=app.manifest_json, creation_time=now,
+            execution_duration=self._duration(
+                request.execution_duration, manifest.resources.max_execution_time),
+            destruction=self._destruction(request.destruction, now, now),
+            parameters=tuple(parameters),
+        )
         try:
-            parameters = self._parameters(manifest, request.parameters, files, existing=())
-            self._require_complete(manifest, parameters)
-            job = Job(
-                id=job_id, owner=owner, run_id=_run_id(request.run_id),
-                phase=Phase.PENDING, app=manifest.name, app_version=manifest.version,
-                image=app.image, manifest=manifest.model_dump(mode="json"),
-                creation_time=now,
-                execution_duration=self._duration(
-                    request.execution_duration, manifest.resources.max_execution_time),
-                destruction=self._destruction(request.destruction, now),
-                parameters=tuple(parameters),
-            )
-            if run:
-                job = job.with_changes(phase=Phase.QUEUED, queued_at=now)
+            if uploads:
+                await asyncio.to_thread(self._store_uploads, files, uploads)
             job = self.store.insert(job)
         except BaseException:
-            files.remove()  # never a half-made job
+            await asyncio.to_thread(files.remove)  # never a half-made job
             raise
+        self.runner.reaper.scheduled(job.destruction)
         if run:
             self.runner.enqueue(job.id)
         return job
@@ -241,18 +254,24 @@ class JobService:
         # 0 asks for "unlimited"; the server grants its maximum (UWS lets it choose).
         return limit if seconds == 0 else min(seconds, limit)
 
-    def _destruction(self, text: str | None, now: float) -> float:
-        latest = now + self.settings.limits.max_destruction
+    def _destruction(self, text: str | None, now: float, created: float) -> float:
+        """The destruction time asked for, in the future and at most `max_destruction`
+        after the job's creation (the server may shorten it, as UWS allows)."""
+        latest = created + self.settings.limits.max_destruction
         if text is None:
-            return now + self.settings.limits.default_destruction
+            return min(now + self.settings.limits.default_destruction, latest)
         when = parse_time(text)
         if when <= now:
             raise BadRequest(f"DESTRUCTION {text!r} is in the past")
         return min(when, latest)
 
     def _parameters(self, manifest: AppManifest, given: list[tuple[str, str | Upload]],
-                    files: JobFiles, existing: tuple[JobParameter, ...]) -> list[JobParameter]:
+                    existing: tuple[JobParameter, ...]
+                    ) -> tuple[list[JobParameter], list[tuple[str, Upload, str]]]:
+        """Check every given value; return the job's parameters and the uploads to store
+        (key, upload, stored name). Nothing is written here."""
         result: dict[str, JobParameter] = {p.id: p for p in existing}
+        uploads: list[tuple[str, Upload, str]] = []
         seen: set[str] = set()
         for name, value in given:
             if name.lower() in RESERVED_PARAMETERS:
@@ -270,7 +289,10 @@ class JobService:
                 if not isinstance(value, Upload):
                     raise BadRequest(f"parameter {key!r} is a file: upload it as "
                                      "multipart/form-data")
-                stored = self._store_upload(files, key, value)
+                suffix = Path(value.filename or "").suffix
+                stored = f"{key}-{secrets.token_hex(4)}" + (
+                    suffix if _SAFE_SUFFIX.match(suffix) else "")
+                uploads.append((key, value, stored))
                 result[key] = JobParameter(key, value.filename or key, True, stored)
                 continue
             if isinstance(value, Upload):
@@ -280,25 +302,27 @@ class JobService:
             except ParameterValueError as exc:
                 raise BadRequest(f"parameter {key!r} {exc}") from None
             result[key] = JobParameter(key, value)
-        return list(result.values())
+        return list(result.values()), uploads
 
-    def _store_upload(self, files: JobFiles, key: str, upload: Upload) -> str:
-        suffix = Path(upload.filename or "").suffix
-        stored = key + (suffix if _SAFE_SUFFIX.match(suffix) else "")
+    def _store_uploads(self, files: JobFiles, uploads: list[tuple[str, Upload, str]]) -> None:
+        """Copy the uploads into the job's inputs, within the per-request size limit."""
         files.create()
-        for old in files.inputs.glob(f"{key}.*"):
-            old.unlink()
-        target = files.inputs / stored
         limit = self.settings.limits.max_upload_size
         written = 0
-        with target.open("wb") as out:
-            while chunk := upload.stream.read(_COPY_CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    raise TooLarge(f"upload {key!r} is larger than the limit of {limit} bytes")
-                out.write(chunk)
-        target.chmod(0o644)
-        return stored
+        for key, upload, stored in uploads:
+            target = files.inputs / stored
+            try:
+                with target.open("wb") as out:
+                    while chunk := upload.stream.read(_COPY_CHUNK):
+                        written += len(chunk)
+                        if written > limit:
+                            raise TooLarge(f"the uploads are larger than the limit of {limit} "
+                                           f"bytes (at parameter {key!r})")
+                        out.write(chunk)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+            target.chmod(0o644)
 
     @staticmethod
     def _require_complete(manifest: AppManifest, parameters: list[JobParameter]) -> None:
@@ -311,8 +335,10 @@ class JobService:
 
     # -- changing ------------------------------------------------------------------------
 
-    def update_parameters(self, owner: str | None, job_id: str,
-                          fields: list[tuple[str, str | Upload]]) -> Job:
+    async def update_parameters(self, owner: str | None, job_id: str,
+                                fields: list[tuple[str, str | Upload]]) -> Job:
+        """Change a PENDING job's parameters (and RUNID, EXECUTIONDURATION, DESTRUCTION,
+        PHASE=RUN) all at once: on any error nothing changes."""
         job = self.get(owner, job_id)
         if job.phase is not Phase.PENDING:
             raise PhaseConflict(f"parameters can only be changed while the job is PENDING; "
@@ -320,23 +346,34 @@ class JobService:
         request = JobRequest.from_fields(fields)
         if request.app is not None:
             raise BadRequest("the app of an existing job cannot be changed")
-        manifest = AppManifest.model_validate(job.manifest)
-        files = JobFiles(self.settings.jobs_dir / job.id)
-        parameters = self._parameters(manifest, request.parameters, files, job.parameters)
-        changes: dict[str, object] = {"parameters": parameters}
-        if request.run_id is not None:
-            changes["run_id"] = _run_id(request.run_id)
-        if request.execution_duration is not None:
-            changes["execution_duration"] = self._duration(request.execution_duration, 0)
-        if request.destruction is not None:
-            changes["destruction"] = self._destruction(request.destruction, job.creation_time)
         run = False
         if request.phase is not None:
             if request.phase.strip().upper() != "RUN":
                 raise BadRequest(f"only PHASE=RUN may come with parameters, got "
                                  f"{request.phase!r}")
             run = True
+        manifest = AppManifest.model_validate(job.manifest)
+        parameters, uploads = self._parameters(manifest, request.parameters, job.parameters)
+        changes: dict[str, object] = {"parameters": parameters}
+        if request.run_id is not None:
+            changes["run_id"] = _run_id(request.run_id)
+        if request.execution_duration is not None:
+            changes["execution_duration"] = self._duration(request.execution_duration, 0)
+        if request.destruction is not None:
+            changes["destruction"] = self._destruction(request.destruction, time.time(),
+                                                       job.creation_time)
+        if run:
+            self._require_complete(manifest, parameters)
+        files = JobFiles(self.settings.jobs_dir / job.id)
+        if uploads:
+            await asyncio.to_thread(self._store_uploads, files, uploads)
         self.store.update(job.id, **changes)
+        replaced = {p.file for p in job.parameters if p.file} - {
+            p.file for p in parameters if p.file}
+        for name in replaced:
+            (files.inputs / name).unlink(missing_ok=True)
+        if "destruction" in changes:
+            self.runner.reaper.scheduled(float(changes["destruction"]))  # type: ignore[arg-type]
         return self.run(owner, job.id) if run else self.get(owner, job.id)
 
     def run(self, owner: str | None, job_id: str) -> Job:
@@ -368,8 +405,9 @@ class JobService:
 
     def set_destruction(self, owner: str | None, job_id: str, text: str) -> Job:
         job = self.get(owner, job_id)
-        self.store.update(job.id, destruction=self._destruction(text, time.time()))
-        self.runner.destruction_changed()
+        when = self._destruction(text, time.time(), job.creation_time)
+        self.store.update(job.id, destruction=when)
+        self.runner.reaper.scheduled(when)
         return self.get(owner, job_id)
 
     async def delete(self, owner: str | None, job_id: str) -> None:
@@ -393,6 +431,14 @@ class JobService:
                 if path.is_file():
                     return path
         raise NotFoundError(f"job {job.id} has no uploaded file {name!r}")
+
+
+def _positive_int(text: str) -> int | None:
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if number > 0 else None
 
 
 def _run_id(text: str | None) -> str | None:

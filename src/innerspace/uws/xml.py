@@ -7,9 +7,11 @@ documents are rendered with nils kept. jobInfo holds elements in innerspace's ow
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -37,6 +39,15 @@ class JobParameters(Parameters):
         super(Parameters, self).__init__(**data)
 
 
+# Characters XML 1.0 cannot carry, plus lone surrogates (bytes that were not UTF-8).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> bool:
+    """Whether `text` can appear in an XML document."""
+    return NOT_XML.search(text) is None
+
+
 def iso(timestamp: float | None) -> str:
     """ISO 8601 UTC with milliseconds, as UWS clients expect (2026-01-02T03:04:05.678Z)."""
     if timestamp is None:
@@ -61,7 +72,7 @@ def parameters_model(job: StoredJob, input_url: str) -> JobParameters:
 
 def results_model(job: StoredJob, results_url: str) -> Results:
     return Results(results=[
-        ResultReference(id=r.id, href=f"{results_url}/{r.id}", size=r.size,
+        ResultReference(id=r.id, href=f"{results_url}/{quote(r.id, safe='/')}", size=r.size,
                         mime_type=r.mime_type)
         for r in job.results
     ])

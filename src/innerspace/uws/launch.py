@@ -1,0 +1,94 @@
+"""What a job's container gets: typed parameters (params.json), the argv rendered from the
+manifest's template, and the ContainerSpec the engine runs, with the server's limits applied."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from innerspace.apps.manifest import AppManifest, ParameterType, template_fields
+from innerspace.apps.values import coerce_value
+from innerspace.config import Settings
+from innerspace.engines.base import (
+    CONTAINER_INPUTS,
+    CONTAINER_PARAMS,
+    CONTAINER_RESULTS,
+    ContainerSpec,
+)
+from innerspace.uws.jobfiles import JobFiles
+from innerspace.uws.store import Job
+
+
+def typed_parameters(manifest: AppManifest, job: Job) -> dict[str, Any]:
+    """params.json: every parameter with a value (given or default), typed; files as paths."""
+    given = {p.id: p for p in job.parameters}
+    values: dict[str, Any] = {}
+    for name, param in manifest.parameters.items():
+        if name in given:
+            item = given[name]
+            if param.type is ParameterType.FILE:
+                values[name] = f"{CONTAINER_INPUTS}/{item.file}"
+            else:
+                values[name] = coerce_value(param, item.value)
+        elif param.default is not None:
+            values[name] = coerce_value(param, param.default)
+    return values
+
+
+def render_argv(manifest: AppManifest, values: dict[str, Any]) -> list[str]:
+    """The argv template with values filled in; an element naming a parameter that has no
+    value is left out, so optional options vanish cleanly (write them as --opt={opt})."""
+    argv: list[str] = []
+    for arg in manifest.run.argv_template():
+        fields = template_fields(arg)
+        if any(name not in values for name in fields):
+            continue
+        argv.append(arg.format(**{name: _argv_text(values[name]) for name in fields}))
+    return argv
+
+
+def _argv_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def container_memory(settings: Settings, manifest: AppManifest) -> int:
+    return min(manifest.resources.memory_bytes, settings.limits.max_memory)
+
+
+def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
+    """Lay out the job's files (params.json, an empty results directory) and describe its
+    container. Runs again from scratch if a job is restarted after a crash."""
+    manifest = AppManifest.model_validate(job.manifest)
+    values = typed_parameters(manifest, job)
+    files.create()
+    files.clear_results()
+    files.params.write_text(json.dumps(values, indent=2))
+    files.params.chmod(0o644)
+    files.open_results_to(settings.sandbox.uid, settings.sandbox.gid)
+    limits = settings.limits
+    return ContainerSpec(
+        job_id=job.id,
+        owner=job.owner,
+        app=manifest.name,
+        app_version=manifest.version,
+        service_id=settings.service_id,
+        image=job.image,
+        argv=render_argv(manifest, values),
+        env={
+            "INNERSPACE_JOB_ID": job.id,
+            "INNERSPACE_PARAMS": CONTAINER_PARAMS,
+            "INNERSPACE_INPUTS": CONTAINER_INPUTS,
+            "INNERSPACE_RESULTS": CONTAINER_RESULTS,
+        },
+        params_file=files.params,
+        inputs_dir=files.inputs,
+        results_dir=files.results,
+        cores=min(manifest.resources.cores, limits.max_cores),
+        memory=container_memory(settings, manifest),
+        pids=limits.pids,
+        tmp_size=limits.tmp_size,
+        uid=settings.sandbox.uid,
+        gid=settings.sandbox.gid,
+    )
