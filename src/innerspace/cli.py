@@ -29,6 +29,8 @@ UrlOption = Annotated[str | None, typer.Option(
     "--url", envvar="INNERSPACE_URL", help="service URL [default: http://127.0.0.1:8000]")]
 TokenOption = Annotated[str | None, typer.Option(
     "--token", envvar="INNERSPACE_TOKEN", help="bearer token", show_default=False)]
+RegistryOption = Annotated[str | None, typer.Option(
+    "--registry", help="an OCI registry URL instead of the configured repository")]
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", envvar="INNERSPACE_CONFIG", help="TOML configuration file")]
 
@@ -133,8 +135,10 @@ def app_build(
                    ] = None,
     extra_ca: Annotated[list[Path] | None, typer.Option(
         "--extra-ca", help="CA certificate trusted while installing requirements")] = None,
+    push: Annotated[bool, typer.Option(help="push it to the configured repository")] = False,
+    registry: RegistryOption = None,
 ) -> None:
-    """Build an app image whose labels carry its manifest."""
+    """Build an app image whose labels carry its manifest (and push it with --push)."""
     from innerspace.apps.base_image import base_image_exists
     from innerspace.apps.builder import AppBuildError, build_app_image, image_tag
     from innerspace.apps.manifest import ManifestError
@@ -155,37 +159,160 @@ def app_build(
                                    say=lambda line: console.print(f"  {line}", highlight=False))
     except AppBuildError as exc:
         fail(f"building {target} failed:\n{exc}")
-    console.print(f"built [bold]{target}[/] ({image_id[:19]})", highlight=False)
+    console.print(f"built [bold]{escape(target)}[/] ({image_id[:19]})", highlight=False)
+    if push:
+        _publish(client, image_id, project.manifest, settings, registry)
+
+
+def _publish(client: Any, image_id: str, manifest: Any, settings: Any,
+             registry: str | None) -> None:
+    from innerspace.apps.publish import PublishError, push_app_image
+
+    repository = settings.repository
+    if registry:
+        repository = repository.model_copy(update={"url": registry.rstrip("/")})
+    try:
+        pinned = push_app_image(client, image_id, manifest, repository,
+                                say=lambda line: console.print(line, highlight=False))
+    except PublishError as exc:
+        fail(str(exc))
+    console.print(f"published [bold]{escape(manifest.ref)}[/] as {escape(pinned)}",
+                  highlight=False)
+
+
+@app_commands.command("publish")
+def app_publish(
+    directory: Annotated[Path, typer.Argument(help="the app's project directory")],
+    config: ConfigOption = None,
+    extra_ca: Annotated[list[Path] | None, typer.Option(
+        "--extra-ca", help="CA certificate trusted while installing requirements")] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Build an app and push it to the repository (same as `app build --push`)."""
+    app_build(directory, config=config, tag=None, extra_ca=extra_ca, push=True,
+              registry=registry)
+
+
+def _catalogue_rows(url: str | None, token: str | None, registry: str | None,
+                    local: bool, config: Path | None, refresh: bool) -> list[dict[str, Any]]:
+    from innerspace.apps.routes import app_summary
+
+    if local or registry:
+        settings = settings_or_fail(config)
+        if registry:
+            from innerspace.apps.catalogue import CatalogueUnavailable
+            from innerspace.apps.oci import RegistryClient
+            from innerspace.apps.repository import RegistryCatalogue
+
+            repository = settings.repository
+            client = RegistryClient(registry, repository.username, repository.password)
+            catalogue: Any = RegistryCatalogue(client, repository.namespace,
+                                               [f"{client.host}/{repository.namespace}/"])
+            try:
+                catalogue.refresh()
+            except CatalogueUnavailable as exc:
+                fail(str(exc))
+            for where, problem in catalogue.problems.items():
+                errors.print(f"[yellow]refused[/] {escape(where)}: {escape(problem)}")
+        else:
+            from innerspace.apps.catalogue import LocalEngineCatalogue
+
+            catalogue = LocalEngineCatalogue(docker_or_fail(settings))
+        return [app_summary(a) for a in catalogue.apps()]
+    try:
+        with Client(url, token) as client_:
+            if refresh:
+                client_.refresh_apps()
+            status = client_.catalogue()
+            if status.get("stale"):
+                errors.print(f"[yellow]the catalogue is stale:[/] "
+                             f"{escape(str(status.get('problem')))}")
+            return client_.apps()
+    except ClientError as exc:
+        fail(str(exc))
+    return []
 
 
 @app_commands.command("list")
 def app_list(
     url: UrlOption = None,
     token: TokenOption = None,
+    registry: RegistryOption = None,
     local: Annotated[bool, typer.Option(help="list images on the local engine, not a service")
+                     ] = False,
+    refresh: Annotated[bool, typer.Option(help="ask the service to re-read its repository")
+                       ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the apps a service can run (or those in a registry, or on the local engine)."""
+    rows = _catalogue_rows(url, token, registry, local, config, refresh)
+    table = Table("name", "version", "title", "parameters", "digest")
+    for row in rows:
+        table.add_row(escape(row["name"]), escape(row["version"]), escape(row["title"]),
+                      escape(", ".join(row["parameters"])), str(row["digest"])[:19])
+    console.print(table)
+
+
+@app_commands.command("show")
+def app_show(
+    name: Annotated[str, typer.Argument(help="the app's name")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+    registry: RegistryOption = None,
+    local: Annotated[bool, typer.Option(help="look on the local engine, not a service")
                      ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show the apps a service can run (or those on the local engine with --local)."""
-    rows: list[dict[str, Any]]
-    if local:
-        from innerspace.apps.catalogue import LocalEngineCatalogue
-
-        catalogue = LocalEngineCatalogue(docker_or_fail(settings_or_fail(config)))
-        rows = [{"name": a.name, "version": a.version, "title": a.manifest.title,
-                 "image": a.image, "parameters": a.manifest.parameters}
-                for a in catalogue.apps()]
-    else:
-        try:
-            with Client(url, token) as client:
-                rows = client.apps()
-        except ClientError as exc:
-            fail(str(exc))
-    table = Table("name", "version", "title", "parameters", "image")
+    """Every version of one app: digest, parameters, resources, results, inner APIs."""
+    rows = [r for r in _catalogue_rows(url, token, registry, local, config, False)
+            if r["name"] == name]
+    if not rows:
+        fail(f"no app {name!r}")
     for row in rows:
-        table.add_row(escape(row["name"]), escape(row["version"]), escape(row["title"]),
-                      escape(", ".join(row["parameters"])), str(row["image"])[:19])
-    console.print(table)
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("app", escape(f"{row['name']} {row['version']}: {row['title']}"))
+        if row["description"]:
+            table.add_row("description", escape(row["description"]))
+        table.add_row("image", escape(row["image"]))
+        for pname, param in row["parameters"].items():
+            extras = ", ".join(f"{k}={v}" for k, v in param.items()
+                               if k not in ("type", "description"))
+            table.add_row("parameter", escape(f"{pname} ({param['type']}{', ' if extras else ''}"
+                                              f"{extras}) {param.get('description', '')}"))
+        resources = row["resources"]
+        table.add_row("resources", escape(f"{resources['cores']} cores, {resources['memory']}"
+                                          f", at most {resources['max_execution_time']} s"))
+        for result in row["results"]:
+            table.add_row("result", escape(f"{result['name']} {result.get('description', '')}"))
+        for api in row["inner_apis"]:
+            table.add_row("inner API", escape(str(api)))
+        console.print(table)
+
+
+repo_commands = typer.Typer(help="The local OCI repository of app images.",
+                            no_args_is_help=True)
+app.add_typer(repo_commands, name="repo")
+
+
+@repo_commands.command("serve")
+def repo_serve(
+    config: ConfigOption = None,
+    data_dir: Annotated[Path | None, typer.Option(help="storage lives in DATA_DIR/registry")
+                        ] = None,
+    address: Annotated[str, typer.Option(help="host:port to listen on")] = "127.0.0.1:5000",
+) -> None:
+    """Run Debian's docker-registry (CNCF distribution) with storage under the data dir."""
+    from innerspace.apps.registry_server import RegistryServerError, exec_registry
+
+    settings = settings_or_fail(config, data_dir=data_dir)
+    console.print(f"OCI registry on http://{address} (storage in "
+                  f"{settings.data_dir / 'registry' / 'storage'})", highlight=False)
+    try:
+        exec_registry(settings.data_dir, address)
+    except RegistryServerError as exc:
+        fail(str(exc))
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:

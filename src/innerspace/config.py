@@ -82,6 +82,41 @@ class Sandbox(BaseModel):
         return int(self.user.partition(":")[2])
 
 
+class Repository(BaseModel):
+    """The OCI registry that holds this data centre's apps. Without `url`, the service runs
+    the app images found on its local engine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="registry base URL, e.g. http://127.0.0.1:5000")
+    namespace: str = Field("innerspace", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$",
+                           description="where the apps live: <registry>/<namespace>/<name>")
+    username: str | None = None
+    password: str | None = None
+    allowed: list[str] = Field(
+        default_factory=list,
+        description="image prefixes (registry/namespace) allowed to run; default the "
+                    "repository's own")
+    cache_ttl: float = Field(60.0, ge=0, description="seconds the catalogue is trusted")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"repository url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else None
+
+    @property
+    def host(self) -> str | None:
+        return self.url.split("://", 1)[1] if self.url else None
+
+    @property
+    def allowed_prefixes(self) -> list[str]:
+        if self.allowed:
+            return [prefix.rstrip("/") + "/" for prefix in self.allowed]
+        return [f"{self.host}/{self.namespace}/"] if self.url else []
+
+
 class Settings(BaseSettings):
     """All settings. Load with `load_settings()`."""
 
@@ -100,6 +135,7 @@ class Settings(BaseSettings):
     allow_anonymous: bool | None = Field(
         None, description="default: true when no tokens are configured, false otherwise")
     limits: Limits = Field(default_factory=Limits)
+    repository: Repository = Field(default_factory=Repository)
     sandbox: Sandbox = Field(default_factory=Sandbox)
 
     @field_validator("tokens", mode="before")

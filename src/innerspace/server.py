@@ -9,22 +9,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import innerspace
 from innerspace.apps.catalogue import (
     AppCatalogue,
-    AppImage,
     CatalogueUnavailable,
     LocalEngineCatalogue,
 )
-from innerspace.apps.manifest import manifest_json_schema
+from innerspace.apps.oci import RegistryClient
+from innerspace.apps.repository import RegistryCatalogue
+from innerspace.apps.routes import router as apps_router
 from innerspace.config import Settings, load_settings
 from innerspace.engines import create_engine
 from innerspace.engines.base import Engine, EngineError
@@ -54,21 +54,17 @@ class Services:
 
 
 def build_catalogue(settings: Settings, engine: Engine) -> AppCatalogue:
+    """The OCI repository when one is configured, else the local engine's app images."""
+    repository = settings.repository
+    if repository.url:
+        client = RegistryClient(repository.url, repository.username, repository.password)
+        return RegistryCatalogue(client, repository.namespace, repository.allowed_prefixes,
+                                 ttl=repository.cache_ttl)
     from innerspace.engines.docker import DockerEngine
 
     if isinstance(engine, DockerEngine):
         return LocalEngineCatalogue(engine.client)
-    raise ValueError(f"no app catalogue for engine {engine.name!r}")
-
-
-def app_summary(app: AppImage) -> dict[str, Any]:
-    manifest = app.manifest
-    return {"name": app.name, "version": app.version, "title": manifest.title,
-            "description": manifest.description, "image": app.image, "tags": list(app.tags),
-            "parameters": {k: p.model_dump(mode="json", exclude_none=True)
-                           for k, p in manifest.parameters.items()},
-            "resources": manifest.resources.model_dump(mode="json"),
-            "inner_apis": [r.model_dump(mode="json") for r in manifest.inner_apis]}
+    raise ValueError(f"engine {engine.name!r} needs a repository (set repository.url)")
 
 
 class BodySizeLimit:
@@ -115,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, store, engine, catalogue, runner,
             JobService(settings, store, catalogue, runner, notifier), datetime.now(UTC))
         await runner.start()
+        try:
+            await asyncio.to_thread(catalogue.refresh)
+        except CatalogueUnavailable as exc:
+            log.warning("the app catalogue is not available yet: %s", exc)
         log.info("innerspace %s: data in %s, engine %s", innerspace.__version__,
                  settings.data_dir, engine.name)
         try:
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="IVOA UWS 1.1 service running containerised Python apps.")
     app.state.settings = settings
     app.include_router(uws_router)
+    app.include_router(apps_router)
     # Room for the form fields around the uploads themselves.
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_upload_size + 1024 * 1024)
 
@@ -174,15 +175,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problem = await services.engine.check()
         return Response(availability_document(problem, services.started),
                         media_type="application/xml")
-
-    @app.get("/apps", summary="The applications this service runs")
-    async def apps(request: Request) -> Response:
-        services: Services = request.app.state.services
-        available = await asyncio.to_thread(services.catalogue.apps)
-        return JSONResponse([app_summary(a) for a in available])
-
-    @app.get("/schemas/app-manifest.json", summary="JSON Schema of app manifests")
-    async def manifest_schema() -> Response:
-        return JSONResponse(manifest_json_schema())
 
     return app

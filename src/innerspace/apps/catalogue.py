@@ -38,6 +38,11 @@ class AppImage:
         return self.manifest.model_dump(mode="json")
 
     @property
+    def digest(self) -> str:
+        """The content digest the image is pinned to (manifest digest, or local image id)."""
+        return self.image.rpartition("@")[2] if "@" in self.image else self.image
+
+    @property
     def name(self) -> str:
         return self.manifest.name
 
@@ -66,6 +71,10 @@ class AppCatalogue(Protocol):
     def resolve(self, reference: str) -> AppImage: ...
 
     def refresh(self) -> None: ...
+
+    def status(self) -> dict[str, object]:
+        """Where the catalogue comes from and how fresh it is."""
+        ...
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -151,6 +160,10 @@ class LocalEngineCatalogue:
             self.refresh()
         with self._lock:
             return list(self._images)
+
+    def status(self) -> dict[str, object]:
+        return {"registry": None, "source": "local engine", "stale": False,
+                "refused": dict(self.problems)}
 
     def cached(self, reference: str) -> AppImage | None:
         if time.monotonic() - self._loaded_at > self._ttl:

@@ -131,7 +131,19 @@ class Client:
         return response
 
     def apps(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/apps").json())
+        """The service's app catalogue (each app version with its digest and parameters)."""
+        return list(self.request("GET", "/apps").json()["apps"])
+
+    def catalogue(self) -> dict[str, Any]:
+        """Where the catalogue comes from and whether it is stale."""
+        return dict(self.request("GET", "/apps").json()["catalogue"])
+
+    def app(self, name: str) -> list[dict[str, Any]]:
+        """Every version of one app."""
+        return list(self.request("GET", f"/apps/{quote(name)}").json()["versions"])
+
+    def refresh_apps(self) -> None:
+        self.request("POST", "/apps/refresh")
 
     def submit(self, app: str, params: dict[str, Any] | None = None,
                files: dict[str, str | Path] | None = None, run: bool = True,

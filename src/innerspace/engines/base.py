@@ -8,6 +8,7 @@ cluster engine (Swarm, Kubernetes) can implement it. Everything an engine needs 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,11 @@ class Engine(ABC):
     """A place where job containers run."""
 
     name: str
+
+    @abstractmethod
+    async def ensure_image(self, image: str, progress: Callable[[str], None]) -> None:
+        """Make `image` (a pinned reference) available to run, pulling it if needed;
+        `progress` receives short human-readable updates."""
 
     @abstractmethod
     async def start(self, spec: ContainerSpec) -> str:

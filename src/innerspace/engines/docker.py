@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -105,6 +106,46 @@ class DockerEngine(Engine):
             log_config=LogConfig(type="json-file", config={"max-size": str(self._log_size),
                                                            "max-file": "1"}),
         )
+
+    async def ensure_image(self, image: str, progress: Callable[[str], None]) -> None:
+        try:
+            await self._call(self._api.inspect_image, image)
+            return
+        except NotFound:
+            pass
+        except APIError as exc:
+            raise EngineError(f"cannot inspect image {image}: {_explain(exc)}") from exc
+        loop = asyncio.get_running_loop()
+
+        def report(text: str) -> None:
+            loop.call_soon_threadsafe(progress, text)
+
+        await self._call(self._pull, image, report)
+
+    def _pull(self, image: str, report: Callable[[str], None]) -> None:
+        """Pull by digest, reporting the layers' progress about once a second."""
+        layers: dict[str, tuple[int, int]] = {}
+        last = 0.0
+        report(f"pulling image {image}")
+        try:
+            for event in self._api.pull(image, stream=True, decode=True):
+                if "error" in event:
+                    raise EngineError(f"pulling {image} failed: {event['error']}")
+                detail = event.get("progressDetail") or {}
+                if event.get("id") and detail.get("total"):
+                    layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+                now = time.monotonic()
+                if layers and now - last >= 1.0:
+                    done = sum(c for c, _ in layers.values())
+                    total = sum(t for _, t in layers.values())
+                    report(f"pulling image: {done / max(total, 1):.0%} of "
+                           f"{total / 1e6:.0f} MB")
+                    last = now
+        except NotFound as exc:
+            raise EngineError(f"image {image} is not in its registry: {_explain(exc)}") from exc
+        except APIError as exc:
+            raise EngineError(f"pulling {image} failed: {_explain(exc)}") from exc
+        report("image pulled")
 
     @staticmethod
     def labels(spec: ContainerSpec) -> dict[str, str]:

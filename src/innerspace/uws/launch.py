@@ -53,6 +53,16 @@ def _argv_text(value: Any) -> str:
     return str(value)
 
 
+def check_allowed(settings: Settings, image: str) -> None:
+    """Refuse an image from outside the configured registries/namespaces (defence in depth:
+    the catalogue only hands out allowed images, but a job record outlives configuration)."""
+    prefixes = settings.repository.allowed_prefixes
+    if image.startswith("sha256:") and not settings.repository.url:
+        return  # a local image id, with no repository configured
+    if not any(image.startswith(prefix) for prefix in prefixes):
+        raise ValueError(f"image {image} is not from an allowed registry or namespace")
+
+
 def container_memory(settings: Settings, manifest: AppManifest) -> int:
     return min(manifest.resources.memory_bytes, settings.limits.max_memory)
 

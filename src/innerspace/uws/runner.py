@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from innerspace.apps.manifest import AppManifest
@@ -23,7 +24,7 @@ from innerspace.config import Settings
 from innerspace.engines.base import Engine, EngineError, ExitStatus
 from innerspace.units import format_memory
 from innerspace.uws.jobfiles import JobFiles
-from innerspace.uws.launch import container_memory, prepare
+from innerspace.uws.launch import check_allowed, container_memory, prepare
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.phases import Phase
 from innerspace.uws.reaper import DestructionReaper
@@ -168,6 +169,8 @@ class JobRunner:
         running = self._running[job.id]
         files = JobFiles(self.settings.jobs_dir / job.id)
         try:
+            check_allowed(self.settings, job.image)
+            await self.engine.ensure_image(job.image, partial(self._report, job.id))
             spec = await asyncio.to_thread(prepare, self.settings, job, files)
             if running.aborting:
                 self._finish(job.id, Phase.ABORTED)
@@ -180,7 +183,8 @@ class JobRunner:
             return
         running.handle = handle
         started = time.time()
-        self.store.update(job.id, phase=Phase.EXECUTING, start_time=started, container=handle)
+        self.store.update(job.id, phase=Phase.EXECUTING, start_time=started, container=handle,
+                          message=None)
         self.notifier.changed(job.id)
         if running.aborting:
             await self._stop_quietly(handle)
@@ -244,8 +248,13 @@ class JobRunner:
             return Phase.ERROR, f"{message}: {why}" if why else message
         return Phase.COMPLETED, None
 
+    def _report(self, job_id: str, message: str) -> None:
+        """A progress message while the job waits for its container (shown in jobInfo)."""
+        self.store.update(job_id, message=message[:500])
+
     def _finish(self, job_id: str, phase: Phase, **values: Any) -> None:
         values = {k: v for k, v in values.items() if v is not None}
+        values["message"] = None
         if phase is Phase.ERROR:
             values.setdefault("error_type", "fatal")
         self.store.update(job_id, phase=phase, end_time=time.time(), **values)

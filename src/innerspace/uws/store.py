@@ -65,6 +65,7 @@ jobs = Table(
     Column("error_type", String(16), nullable=True),
     Column("container", String(128), nullable=True),
     Column("exit_code", Integer, nullable=True),
+    Column("message", Text, nullable=True),
     Index("ix_jobs_owner_seq", "owner", "seq"),
     Index("ix_jobs_phase", "phase"),
     Index("ix_jobs_destruction", "destruction"),
@@ -140,6 +141,7 @@ class Job:
     error_type: str | None = None
     container: str | None = None
     exit_code: int | None = None
+    message: str | None = None  # what is happening now, e.g. pulling the image
     seq: int = 0
 
     def with_changes(self, **changes: Any) -> Job:
@@ -292,7 +294,7 @@ def _row(job: Job) -> dict[str, Any]:
         "end_time": job.end_time, "queued_at": job.queued_at,
         "execution_duration": job.execution_duration, "destruction": job.destruction,
         "error_message": job.error_message, "error_type": job.error_type,
-        "container": job.container, "exit_code": job.exit_code,
+        "container": job.container, "exit_code": job.exit_code, "message": job.message,
     }
 
 
@@ -310,7 +312,7 @@ def _job(row: Any) -> Job:
         end_time=row["end_time"], queued_at=row["queued_at"],
         execution_duration=row["execution_duration"], destruction=row["destruction"],
         error_message=row["error_message"], error_type=row["error_type"],
-        container=row["container"], exit_code=row["exit_code"],
+        container=row["container"], exit_code=row["exit_code"], message=row["message"],
     )
 
 

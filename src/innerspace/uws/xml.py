@@ -107,6 +107,8 @@ def job_document(job: StoredJob, job_url: str, quote: float | None,
     extra = {"app": job.app, "appVersion": job.app_version, "image": job.image}
     if job.exit_code is not None:
         extra["exitCode"] = str(job.exit_code)
+    if job.message:
+        extra["message"] = job.message
     if progress:
         extra["progress"] = progress
     for key, value in extra.items():

@@ -1,0 +1,208 @@
+"""The app catalogue read from an OCI registry: every `<namespace>/<name>:<version>` image
+whose config carries a valid manifest label, pinned to its manifest digest.
+
+Label sets are cached by config digest (content-addressed, so never stale); the listing of
+repositories and tags is refreshed when older than `ttl` or on demand. When the registry is
+away the catalogue keeps serving what it knew, says it is stale, and refuses new jobs
+(CatalogueUnavailable), while running jobs go on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from innerspace.apps.catalogue import (
+    AppImage,
+    CatalogueUnavailable,
+    UnknownAppError,
+    pick,
+    split_reference,
+    version_key,
+)
+from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
+from innerspace.apps.oci import (
+    DigestMismatch,
+    ManifestRef,
+    RegistryClient,
+    RegistryError,
+    RegistryNotFound,
+    is_digest,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RegistryCatalogue:
+    """Apps are the labelled images under one namespace of one registry."""
+
+    def __init__(self, client: RegistryClient, namespace: str, allowed: list[str],
+                 ttl: float = 60.0, min_refresh: float = 1.0) -> None:
+        self.client = client
+        self.namespace = namespace.strip("/")
+        self.allowed = allowed
+        self._ttl = ttl
+        self._min_refresh = min_refresh
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._images: list[AppImage] = []
+        self._manifests: dict[str, AppManifest | str] = {}  # config digest -> manifest/problem
+        self.problems: dict[str, str] = {}  # "name:version" -> why it cannot run
+        self.refreshed_at: float | None = None
+        self._tried_at = float("-inf")
+        self.stale: str | None = None  # why the last refresh failed, while it did
+
+    # -- reading the registry --------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self._refreshing:
+            self._tried_at = time.monotonic()
+            try:
+                images, problems = self._read_registry()
+            except RegistryError as exc:
+                self.stale = str(exc)
+                raise CatalogueUnavailable(str(exc)) from exc
+            with self._lock:
+                self._images = images
+                self.problems = problems
+                self.refreshed_at = time.monotonic()
+                self.stale = None
+
+    def _read_registry(self) -> tuple[list[AppImage], dict[str, str]]:
+        images: list[AppImage] = []
+        problems: dict[str, str] = {}
+        prefix = f"{self.namespace}/"
+        for repository in self.client.repositories(prefix):
+            name = repository[len(prefix):]
+            try:
+                tags = self.client.tags(repository)
+            except RegistryNotFound:
+                continue  # deleted between the listing and now
+            for tag in tags:
+                try:
+                    ref = self.client.manifest(repository, tag)
+                    images.append(self._image(name, tag, ref))
+                except (RegistryNotFound, DigestMismatch, UnknownAppError) as exc:
+                    problems[f"{name}:{tag}"] = str(exc)
+        images.sort(key=lambda i: (i.name, version_key(i.version)))
+        return images, problems
+
+    def _image(self, name: str, tag: str | None, ref: ManifestRef) -> AppImage:
+        """The app image behind a manifest, or UnknownAppError saying why it cannot run."""
+        found = self._manifests.get(ref.config_digest)
+        if found is None:
+            found = self._read_label(ref)
+            self._manifests[ref.config_digest] = found
+        where = f"{self.client.host}/{ref.repository}" + (f":{tag}" if tag else "")
+        if isinstance(found, str):
+            raise UnknownAppError(f"image {where} cannot run: {found}")
+        if found.name != name or (tag is not None and found.version != tag):
+            raise UnknownAppError(f"image {where} cannot run: its manifest label describes "
+                                  f"{found.name}:{found.version}")
+        image = f"{self.client.host}/{ref.repository}@{ref.digest}"
+        tags = (f"{self.client.host}/{ref.repository}:{tag}",) if tag else ()
+        return AppImage(found, image, tags, datetime.now(UTC))
+
+    def _read_label(self, ref: ManifestRef) -> AppManifest | str:
+        try:
+            labels = self.client.labels(ref.repository, ref)
+        except DigestMismatch as exc:
+            return str(exc)
+        text = labels.get(MANIFEST_LABEL)
+        if not text:
+            return f"it has no {MANIFEST_LABEL} label (not built by `innerspace app build`)"
+        try:
+            return validate_manifest(json.loads(text), f"{MANIFEST_LABEL} label")
+        except (ValueError, ManifestError) as exc:
+            return f"its manifest label is invalid: {exc}"
+
+    # -- the catalogue interface -------------------------------------------------------
+
+    def _fresh(self) -> bool:
+        return (self.stale is None and self.refreshed_at is not None
+                and time.monotonic() - self.refreshed_at <= self._ttl)
+
+    def apps(self) -> list[AppImage]:
+        """What the catalogue knows; refreshed when old, served from cache if that fails."""
+        if not self._fresh() and time.monotonic() - self._tried_at > self._min_refresh:
+            try:
+                self.refresh()
+            except CatalogueUnavailable as exc:
+                if self.refreshed_at is None:
+                    raise
+                log.warning("app catalogue is stale: %s", exc)
+        with self._lock:
+            return list(self._images)
+
+    def cached(self, reference: str) -> AppImage | None:
+        if not self._fresh() or "@" in reference:
+            return None
+        with self._lock:
+            images = self._images
+        try:
+            return self._allowed(pick(images, reference))
+        except UnknownAppError:
+            return None
+
+    def resolve(self, reference: str) -> AppImage:
+        """`name`, `name:version` or `name@sha256:...` to an image pinned by digest."""
+        name, _, digest = reference.partition("@")
+        if digest:
+            return self._allowed(self._by_digest(name, digest))
+        if self.stale is not None and time.monotonic() - self._tried_at > self._min_refresh:
+            self.refresh()  # raises CatalogueUnavailable while the registry is away
+        if self.stale is not None:
+            raise CatalogueUnavailable(self.stale)
+        try:
+            return self._allowed(self._pick(reference))
+        except UnknownAppError:
+            if time.monotonic() - self._tried_at < self._min_refresh:
+                raise
+            self.refresh()  # a miss may be an app published a moment ago
+            return self._allowed(self._pick(reference))
+
+    def _pick(self, reference: str) -> AppImage:
+        images = self.apps()
+        try:
+            return pick(images, reference)
+        except UnknownAppError:
+            name, version = split_reference(reference)
+            key = f"{name}:{version}" if version else None
+            problem = self.problems.get(key) if key else next(
+                (p for k, p in self.problems.items() if k.startswith(f"{name}:")), None)
+            if problem and not any(i.name == name for i in images):
+                raise UnknownAppError(problem) from None
+            if problem and version:
+                raise UnknownAppError(problem) from None
+            raise
+
+    def _by_digest(self, name: str, digest: str) -> AppImage:
+        if not is_digest(digest):
+            raise UnknownAppError(f"{digest!r} is not a sha256 digest")
+        repository = f"{self.namespace}/{name}"
+        try:
+            ref = self.client.manifest(repository, digest)
+        except RegistryNotFound:
+            raise UnknownAppError(f"app {name!r} has no image with digest {digest}") from None
+        except DigestMismatch as exc:
+            raise UnknownAppError(str(exc)) from None
+        except RegistryError as exc:
+            raise CatalogueUnavailable(str(exc)) from exc
+        return self._image(name, None, ref)
+
+    def _allowed(self, image: AppImage) -> AppImage:
+        if not any(image.image.startswith(prefix) for prefix in self.allowed):
+            raise UnknownAppError(f"image {image.image} is not from an allowed registry or "
+                                  f"namespace ({', '.join(self.allowed) or 'none allowed'})")
+        return image
+
+    def status(self) -> dict[str, object]:
+        """How fresh the catalogue is, for /apps."""
+        age = None if self.refreshed_at is None else time.monotonic() - self.refreshed_at
+        return {"registry": self.client.url, "namespace": self.namespace,
+                "stale": self.stale is not None, "problem": self.stale,
+                "age_seconds": None if age is None else round(age, 1),
+                "refused": dict(self.problems)}

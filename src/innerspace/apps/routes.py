@@ -1,0 +1,92 @@
+"""HTTP routes of the app catalogue: /apps (JSON, or HTML for a browser), /apps/{name},
+POST /apps/refresh, and the manifest JSON Schema at /schemas/app-manifest.json."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from innerspace.apps.catalogue import AppCatalogue, AppImage
+from innerspace.apps.manifest import manifest_json_schema
+from innerspace.uws.errors import NotFoundError
+
+router = APIRouter()
+
+
+def catalogue_of(request: Request) -> AppCatalogue:
+    return request.app.state.services.catalogue
+
+
+def app_summary(app: AppImage) -> dict[str, Any]:
+    manifest = app.manifest
+    return {"name": app.name, "version": app.version, "title": manifest.title,
+            "description": manifest.description, "image": app.image, "digest": app.digest,
+            "tags": list(app.tags), "subjects": manifest.subjects,
+            "parameters": {k: p.model_dump(mode="json", exclude_none=True)
+                           for k, p in manifest.parameters.items()},
+            "resources": manifest.resources.model_dump(mode="json"),
+            "results": [r.model_dump(mode="json", exclude_none=True) for r in manifest.results],
+            "inner_apis": [r.model_dump(mode="json", exclude_none=True)
+                           for r in manifest.inner_apis]}
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def html_page(title: str, apps: list[AppImage], status: dict[str, Any]) -> HTMLResponse:
+    rows = "".join(
+        f"<tr><td><a href='/apps/{escape(a.name)}'>{escape(a.name)}</a></td>"
+        f"<td>{escape(a.version)}</td><td>{escape(a.manifest.title)}</td>"
+        f"<td>{escape(', '.join(a.manifest.parameters))}</td>"
+        f"<td><code>{escape(a.digest[:19])}</code></td></tr>" for a in apps)
+    stale = ("<p><strong>The catalogue is stale:</strong> "
+             f"{escape(str(status.get('problem')))}</p>" if status.get("stale") else "")
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            "</head><body>"
+            f"<h1>{escape(title)}</h1>{stale}<table border='1' cellpadding='4'>"
+            "<tr><th>name</th><th>version</th><th>title</th><th>parameters</th>"
+            f"<th>digest</th></tr>{rows}</table></body></html>")
+    return HTMLResponse(body)
+
+
+@router.get("/apps", summary="The applications this service runs")
+async def list_apps(request: Request) -> Response:
+    catalogue = catalogue_of(request)
+    apps = await asyncio.to_thread(catalogue.apps)
+    status = catalogue.status()
+    if wants_html(request):
+        return html_page("innerspace applications", apps, status)
+    headers = {"Warning": '110 innerspace "catalogue is stale"'} if status.get("stale") else None
+    return JSONResponse({"catalogue": status, "apps": [app_summary(a) for a in apps]},
+                        headers=headers)
+
+
+@router.post("/apps/refresh", summary="Read the app repository again now")
+async def refresh_apps(request: Request) -> Response:
+    catalogue = catalogue_of(request)
+    await asyncio.to_thread(catalogue.refresh)
+    return JSONResponse({"catalogue": catalogue.status(),
+                         "apps": len(await asyncio.to_thread(catalogue.apps))})
+
+
+@router.get("/apps/{name}", summary="Every version of one application")
+async def show_app(request: Request, name: str) -> Response:
+    catalogue = catalogue_of(request)
+    versions = [a for a in await asyncio.to_thread(catalogue.apps) if a.name == name]
+    if not versions:
+        raise NotFoundError(f"no app {name!r} in the catalogue")
+    if wants_html(request):
+        return html_page(f"innerspace application {name}", versions, catalogue.status())
+    return JSONResponse({"name": name, "catalogue": catalogue.status(),
+                         "versions": [app_summary(a) for a in versions]})
+
+
+@router.get("/schemas/app-manifest.json", summary="JSON Schema of app manifests")
+async def manifest_schema() -> Response:
+    return JSONResponse(manifest_json_schema())
