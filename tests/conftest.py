@@ -182,3 +182,77 @@ def fits_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fits") / "field.fits"
     module.make(str(path), size=64, stars=10)
     return path
+
+
+# -- OCI registry ----------------------------------------------------------------------------
+
+class LiveRegistry:
+    """Debian's docker-registry (CNCF distribution) on a free loopback port. The storage
+    persists in .run/test-registry so that the big base layer is pushed once, not per run."""
+
+    def __init__(self, storage: Path) -> None:
+        self.storage = storage
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = f"127.0.0.1:{self.port}"
+        self._process: Any = None
+
+    def start(self) -> LiveRegistry:
+        import shutil
+        import subprocess
+
+        binary = shutil.which("docker-registry")
+        if binary is None:
+            pytest.skip("docker-registry is not installed; `make setup` installs it")
+        config = self.storage.parent / f"config-{self.port}.yml"
+        from innerspace.apps.registry_server import CONFIG
+
+        self.storage.mkdir(parents=True, exist_ok=True)
+        config.write_text(CONFIG.format(storage=self.storage, address=self.host))
+        self._process = subprocess.Popen([binary, "serve", str(config)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{self.url}/v2/", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the test registry did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
+
+    def repository(self, namespace: str = "innerspace") -> dict[str, Any]:
+        """Service settings pointing at this registry."""
+        return {"url": self.url, "namespace": namespace, "cache_ttl": 60}
+
+
+@pytest.fixture(scope="session")
+def registry(docker_client: Any) -> Iterator[LiveRegistry]:
+    live = LiveRegistry(ROOT / ".run" / "test-registry" / "storage").start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def publish(registry: LiveRegistry, docker_client: Any,
+            build_app: Callable[..., str]) -> Callable[..., str]:
+    """Build an app directory and push it to the test registry under a namespace;
+    returns the pinned reference registry/namespace/name@digest."""
+    from innerspace.apps.project import load_project
+    from innerspace.apps.publish import push_app_image
+    from innerspace.config import Repository
+
+    def push(directory: Path, namespace: str = "innerspace") -> str:
+        project = load_project(directory)
+        image_id = build_app(directory)
+        return push_app_image(docker_client, image_id, project.manifest,
+                              Repository(**registry.repository(namespace)), say=lambda _: None)
+
+    return push
