@@ -65,7 +65,27 @@ else
     say "Docker engine is running ($(docker info --format '{{.ServerVersion}}'))"
 fi
 
-# 3. Base image ---------------------------------------------------------------------------
+# 3. OCI registry of app images ---------------------------------------------------------
+REGISTRY=${INNERSPACE_SETUP_REGISTRY:-127.0.0.1:5000}
+command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" || true)
+if [ "$code" = 200 ]; then
+    say "OCI registry is running on $REGISTRY"
+elif [ "$code" != 000 ]; then
+    die "something else answers on $REGISTRY (HTTP $code), e.g. Debian's own docker-registry
+    service with authentication: stop it (systemctl stop docker-registry) or point
+    INNERSPACE_SETUP_REGISTRY at a free address"
+else
+    say "starting the OCI registry on $REGISTRY (log: $RUN/registry.log)"
+    setsid .venv/bin/innerspace repo serve --address "$REGISTRY" >"$RUN/registry.log" 2>&1 < /dev/null &
+    for _ in $(seq 1 30); do
+        curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 || { tail -20 "$RUN/registry.log"; die "the registry did not start"; }
+fi
+
+# 4. Base image ---------------------------------------------------------------------------
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 say "checking the Python base image"
 .venv/bin/innerspace base-image

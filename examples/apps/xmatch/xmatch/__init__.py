@@ -1,0 +1,1 @@
+"""The xmatch example app: nearest-neighbour sky cross-match of two catalogues."""
