@@ -76,7 +76,7 @@ def build_app(docker_client: Any, base_image: str) -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def example_apps(build_app: Callable[..., str]) -> dict[str, str]:
     """The example apps, built once per session: name -> image id."""
-    return {name: build_app(EXAMPLES / name) for name in ("hello", "fits-stats")}
+    return {name: build_app(EXAMPLES / name) for name in ("hello", "fits-stats", "xmatch")}
 
 
 # -- live services -------------------------------------------------------------------------
