@@ -227,6 +227,7 @@ class LiveRegistry:
             self._process.terminate()
             self._process.wait(10)
             self._process = None
+            (self.storage.parent / f"config-{self.port}.yml").unlink(missing_ok=True)
 
     def repository(self, namespace: str = "innerspace") -> dict[str, Any]:
         """Service settings pointing at this registry."""

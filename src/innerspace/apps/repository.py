@@ -166,6 +166,8 @@ class RegistryCatalogue:
 
     def _pick(self, reference: str) -> AppImage:
         images = self.apps()
+        if self.stale is not None:  # the registry went away just now: no new jobs
+            raise CatalogueUnavailable(self.stale)
         try:
             return pick(images, reference)
         except UnknownAppError:

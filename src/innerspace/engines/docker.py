@@ -81,6 +81,8 @@ class DockerEngine(Engine):
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
+        except APIError:
+            raise  # the engine answered (APIError is a requests HTTPError): callers decide
         except RequestException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
 
