@@ -12,6 +12,9 @@ NAMESPACES = {
     "vosi-availability": "http://www.ivoa.net/xml/VOSIAvailability/v1.0",
     "vs": "http://www.ivoa.net/xml/VODataService/v1.1",
     "vr": "http://www.ivoa.net/xml/VOResource/v1.0",
+    "ri": "http://www.ivoa.net/xml/RegistryInterface/v1.0",
+    "vg": "http://www.ivoa.net/xml/VORegistry/v1.0",
+    "tr": "http://www.ivoa.net/xml/TAPRegExt/v1.0",
 }
 
 
@@ -28,6 +31,13 @@ class SchemaSet:
             f'<xs:import namespace="{ns}" schemaLocation="{ns}"/>' for ns in NAMESPACES.values())
         driver = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
         self.schema = etree.XMLSchema(etree.XML(driver.encode(), self.parser))
+
+    def validate_registry(self, resource: bytes) -> object:
+        """Validate one `ri:Resource` element (a registry record) on its own."""
+        wrapped = (b'<ri:VOResources xmlns:ri="http://www.ivoa.net/xml/RegistryInterface/v1.0"'
+                   b' from="1" numberReturned="1" more="false">' + resource
+                   + b"</ri:VOResources>")
+        return self.validate(wrapped)
 
     def validate(self, document: bytes) -> object:
         """Parse and validate; raise AssertionError with the schema's complaint."""

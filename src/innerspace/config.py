@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from innerspace.registry.datacentre import DataCentre
 from innerspace.units import parse_memory
 
 DEFAULT_BASE_IMAGE = "innerspace/base:bookworm"
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
         None, description="default: true when no tokens are configured, false otherwise")
     limits: Limits = Field(default_factory=Limits)
     repository: Repository = Field(default_factory=Repository)
+    datacentre: DataCentre = Field(default_factory=DataCentre)
     sandbox: Sandbox = Field(default_factory=Sandbox)
 
     @field_validator("tokens", mode="before")
