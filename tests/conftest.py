@@ -102,7 +102,8 @@ class LiveService:
     def settings(self) -> Any:
         from innerspace.config import Settings
 
-        return Settings(data_dir=self.data_dir, **self.settings_overrides)
+        overrides = {"public_url": self.url, **self.settings_overrides}
+        return Settings(data_dir=self.data_dir, **overrides)
 
     def start(self) -> LiveService:
         import uvicorn

@@ -29,7 +29,7 @@ def postgres_url() -> str | None:
 def reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS jobs, alembic_version"))
+        conn.execute(text("DROP TABLE IF EXISTS jobs, registry_records, alembic_version"))
     engine.dispose()
 
 

@@ -86,6 +86,12 @@ def serve(
     from innerspace.server import create_app
 
     settings = settings_or_fail(config, data_dir=data_dir)
+    if not settings.public_url:
+        # Registry records need absolute URLs before any request arrives.
+        import socket
+
+        public_host = socket.getfqdn() if host in ("0.0.0.0", "::") else host
+        settings.public_url = f"http://{public_host}:{port}"
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     console.print(f"innerspace {innerspace.__version__} on http://{host}:{port}/jobs "
                   f"(data in {settings.data_dir})", highlight=False)

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     repository: Repository = Field(default_factory=Repository)
     datacentre: DataCentre = Field(default_factory=DataCentre)
+    harvest: list[str] = Field(default_factory=list,
+                               description="OAI-PMH endpoints of other data centres to index")
+    harvest_interval: float = Field(3600.0, ge=10, description="seconds between harvests")
     sandbox: Sandbox = Field(default_factory=Sandbox)
 
     @field_validator("tokens", mode="before")

@@ -28,6 +28,12 @@ from innerspace.apps.routes import router as apps_router
 from innerspace.config import Settings, load_settings
 from innerspace.engines import create_engine
 from innerspace.engines.base import Engine, EngineError
+from innerspace.registry.oai import router as oai_router
+from innerspace.registry.publishing import PublishingRegistry, RegistrySync
+from innerspace.registry.publishing import router as registry_router
+from innerspace.registry.regtap import RegTAPIndex
+from innerspace.registry.regtap import router as regtap_router
+from innerspace.registry.store import RecordStore
 from innerspace.registry.vosi import availability_document, capabilities_document
 from innerspace.uws.errors import TooLarge, UWSError
 from innerspace.uws.notify import PhaseNotifier
@@ -51,6 +57,9 @@ class Services:
     runner: JobRunner
     jobs: JobService
     started: datetime
+    registry: PublishingRegistry
+    regtap: RegTAPIndex
+    registry_sync: RegistrySync
 
 
 def build_catalogue(settings: Settings, engine: Engine) -> AppCatalogue:
@@ -107,19 +116,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifier = PhaseNotifier()
         runner = JobRunner(settings, store, engine, notifier)
         catalogue = build_catalogue(settings, engine)
+        registry = PublishingRegistry(settings, RecordStore(store.engine), catalogue)
+        regtap = RegTAPIndex(settings.data_dir / "regtap.sqlite")
+        registry_sync = RegistrySync(registry, regtap, settings.harvest)
         app.state.services = Services(
             settings, store, engine, catalogue, runner,
-            JobService(settings, store, catalogue, runner, notifier), datetime.now(UTC))
+            JobService(settings, store, catalogue, runner, notifier), datetime.now(UTC),
+            registry, regtap, registry_sync)
         await runner.start()
         try:
             await asyncio.to_thread(catalogue.refresh)
         except CatalogueUnavailable as exc:
             log.warning("the app catalogue is not available yet: %s", exc)
+        await asyncio.to_thread(registry_sync.sync)
+        background = [asyncio.create_task(
+            registry_sync.run(harvest_interval=settings.harvest_interval))]
         log.info("innerspace %s: data in %s, engine %s", innerspace.__version__,
                  settings.data_dir, engine.name)
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
             await runner.close()
             await engine.close()
             store.close()
@@ -129,6 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(uws_router)
     app.include_router(apps_router)
+    app.include_router(oai_router)
+    app.include_router(registry_router)
+    app.include_router(regtap_router, prefix="/registry/tap")
     # Room for the form fields around the uploads themselves.
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_upload_size + 1024 * 1024)
 

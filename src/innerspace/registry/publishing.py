@@ -5,13 +5,18 @@ and keeps the RegTAP index in step with them and with records harvested from oth
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from datetime import datetime
 
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.config import Settings
 from innerspace.registry.records import Record
+from innerspace.registry.regtap import RegTAPIndex
 from innerspace.registry.resources import build_records
 from innerspace.registry.store import RecordStore
 
@@ -79,3 +84,75 @@ class PublishingRegistry:
         with self._lock:
             self.harvested[endpoint] = records
             self.version += 1
+
+
+class RegistrySync:
+    """Keeps the records and the RegTAP index in step: on a timer, and on demand."""
+
+    def __init__(self, registry: PublishingRegistry, index: RegTAPIndex,
+                 endpoints: list[str]) -> None:
+        self.registry = registry
+        self.index = index
+        self.endpoints = endpoints
+        self._indexed = -1
+        self._lock = threading.Lock()
+
+    def sync(self) -> None:
+        """Rebuild changed records, then reload the index if anything changed."""
+        self.registry.refresh()
+        with self._lock:
+            version = self.registry.version
+            if version != self._indexed:
+                self.index.load(self.registry.searchable())
+                self._indexed = version
+
+    def harvest(self) -> dict[str, int | str]:
+        """Harvest every configured endpoint now; per endpoint, a count or the error."""
+        from innerspace.registry.harvest import HarvestError, harvest
+
+        outcome: dict[str, int | str] = {}
+        for endpoint in self.endpoints:
+            try:
+                records = harvest(endpoint)
+            except HarvestError as exc:
+                log.warning("harvesting %s failed: %s", endpoint, exc)
+                outcome[endpoint] = f"failed: {exc}"
+                continue
+            self.registry.add_harvest(endpoint, records)
+            outcome[endpoint] = len(records)
+            log.info("harvested %d records from %s", len(records), endpoint)
+        self.sync()
+        return outcome
+
+    async def run(self, interval: float = 10.0, harvest_interval: float = 3600.0) -> None:
+        """For the life of the service: sync every `interval`, harvest every
+        `harvest_interval` (first at start-up)."""
+        next_harvest = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if self.endpoints and loop.time() >= next_harvest:
+                    await asyncio.to_thread(self.harvest)
+                    next_harvest = loop.time() + harvest_interval
+                else:
+                    await asyncio.to_thread(self.sync)
+            except Exception:
+                log.exception("could not bring the registry up to date")
+            await asyncio.sleep(interval)
+
+
+router = APIRouter()
+
+
+@router.post("/registry/refresh", summary="Rebuild the registry records and index now")
+async def refresh_registry(request: Request) -> Response:
+    sync: RegistrySync = request.app.state.services.registry_sync
+    await asyncio.to_thread(sync.sync)
+    return JSONResponse({"records": len(sync.registry.records()),
+                         "searchable": len(sync.registry.searchable())})
+
+
+@router.post("/registry/harvest", summary="Harvest the configured registries now")
+async def harvest_registries(request: Request) -> Response:
+    sync: RegistrySync = request.app.state.services.registry_sync
+    return JSONResponse(await asyncio.to_thread(sync.harvest))
