@@ -13,7 +13,8 @@ say() { printf '\n\033[1m==>\033[0m %s\n' "$*"; }
 
 bash scripts/stop.sh --quiet
 say "starting the innerspace service on $URL (log: $RUN/service.log)"
-setsid $IS serve --host 127.0.0.1 --port "${URL##*:}" >"$RUN/service.log" 2>&1 < /dev/null &
+setsid $IS serve --config examples/demo.toml --host 127.0.0.1 --port "${URL##*:}" \
+    >"$RUN/service.log" 2>&1 < /dev/null &
 echo $! > "$RUN/service.pid"
 for _ in $(seq 1 60); do
     curl -fsS "$URL/availability" >/dev/null 2>&1 && break
@@ -54,6 +55,10 @@ $IS results "$FITS" --out "results/$FITS"
 cat "results/$FITS/stats.json"
 $IS results "$XMATCH" --out "results/$XMATCH"
 cat "results/$XMATCH/summary.json"
+
+say "the registry: OAI-PMH at $URL/registry/oai, RegTAP at $URL/registry/tap; pyvo finds"
+curl -fsS -X POST "$URL/registry/refresh" >/dev/null
+.venv/bin/python scripts/demo_registry.py "$URL"
 
 say "the job list"
 $IS jobs --last 5
