@@ -131,6 +131,13 @@ def _kind(node: exp.Expr) -> str:
 def translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
     """The SQLite text of one ADQL SELECT. `tables` maps (schema, table), both lower case,
     to the SQLite table that holds it, e.g. ("rr", "resource") -> "rr_resource"."""
+    try:
+        return _translate(query, tables)
+    except RecursionError:
+        raise ADQLError("the query is nested too deeply") from None
+
+
+def _translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
     tree = _parse(query)
     _name_outputs(tree)
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}

@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -49,6 +50,7 @@ from innerspace.uws.xml import NOT_XML
 log = logging.getLogger("innerspace.regtap")
 
 REGTAP_DM = "ivo://ivoa.net/std/RegTAP#1.1"
+SCHEMA_VERSION = 1  # PRAGMA user_version of index files; another value means rebuild
 TR_NS = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
 VOSI_CAP_NS = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
 VOSI_TABLES_NS = "http://www.ivoa.net/xml/VOSITables/v1.0"
@@ -317,9 +319,9 @@ TAP_SCHEMA_TABLES: tuple[Table, ...] = (
 SCHEMAS: dict[str, tuple[str, str | None, tuple[Table, ...]]] = {
     "rr": ("The IVOA Registry Relational Schema (RegTAP 1.1): the resources this registry "
            "holds.", REGTAP_DM, RR_TABLES),
-    "tap_schema": ("Metadata on the tables of this TAP service.",
-                   "ivo://ivoa.net/std/TAPSchema", TAP_SCHEMA_TABLES),
+    "tap_schema": ("Metadata on the tables of this TAP service.", None, TAP_SCHEMA_TABLES),
 }
+DISPLAY_NAMES = {"rr": "rr", "tap_schema": "TAP_SCHEMA"}  # ADQL matches either case
 PHYSICAL = {(schema, table.name): f"{schema}_{table.name}"
             for schema, (_, _, tables) in SCHEMAS.items() for table in tables}
 COLUMN_META: dict[str, Column] = {}
@@ -710,11 +712,12 @@ def _tap_schema_rows() -> dict[str, list[Row]]:
     rows = _Rows()
     table_index = column_index = 0
     for schema_index, (schema, (description, utype, tables)) in enumerate(SCHEMAS.items()):
-        rows.add("schemas", schema_name=schema, utype=utype, description=description,
+        shown = DISPLAY_NAMES[schema]
+        rows.add("schemas", schema_name=shown, utype=utype, description=description,
                  schema_index=schema_index)
         for table in tables:
-            qualified = f"{schema}.{table.name}"
-            rows.add("tables", schema_name=schema, table_name=qualified, table_type="table",
+            qualified = f"{shown}.{table.name}"
+            rows.add("tables", schema_name=shown, table_name=qualified, table_type="table",
                      utype=table.utype, description=table.description, table_index=table_index)
             table_index += 1
             indexed = {c for cols in (table.indexes, (table.primary_key,)) for i in cols
@@ -732,7 +735,7 @@ def _tap_schema_rows() -> dict[str, list[Row]]:
                 target, columns = table.references
                 key_id = f"{qualified}-{target}"
                 rows.add("keys", key_id=key_id, from_table=qualified,
-                         target_table=f"{schema}.{target}", description=None, utype=None)
+                         target_table=f"{shown}.{target}", description=None, utype=None)
                 for name in columns:
                     rows.add("key_columns", key_id=key_id, from_column=name,
                              target_column=name)
@@ -788,7 +791,7 @@ class RegTAPIndex:
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:", *,
-                 default_maxrec: int = 20_000, hard_maxrec: int = 1_000_000,
+                 default_maxrec: int = 20_000, hard_maxrec: int = 200_000,
                  timeout: float = 10.0) -> None:
         self.path = None if str(path) == ":memory:" else Path(path)
         self.default_maxrec = default_maxrec
@@ -815,9 +818,10 @@ class RegTAPIndex:
         try:
             with contextlib.closing(sqlite3.connect(RegTAPIndex._file_uri(path), uri=True)) as c:
                 names = {r[0] for r in c.execute("SELECT name FROM sqlite_master")}
+                version = c.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error:
             return False
-        return names >= _READABLE
+        return names >= _READABLE and version == SCHEMA_VERSION
 
     # -- building --------------------------------------------------------------------------
 
@@ -884,6 +888,7 @@ class RegTAPIndex:
                     [tuple(row.get(n) for n in names) for row in contents.get(physical, ())])
             for statement in _index_statements():
                 connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("ANALYZE")
 
     # -- querying --------------------------------------------------------------------------
@@ -891,6 +896,7 @@ class RegTAPIndex:
     def _connect(self) -> sqlite3.Connection:
         with self._lock:  # not while a load swaps (and drops) the database
             connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000_000)  # strings, aggregates
         connection.execute("PRAGMA query_only = ON")
         connection.execute("PRAGMA case_sensitive_like = ON")
         register_functions(connection)
@@ -1128,16 +1134,18 @@ def capabilities_document(tap_url: str, index: RegTAPIndex) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+@cache
 def tables_document() -> bytes:
     """VOSI tables: the rr and TAP_SCHEMA schemas with every table and column."""
-    e = ElementMaker(nsmap={"vosi": VOSI_TABLES_NS, "vs": VS_NS, "xsi": XSI_NS})
-    root = etree.Element(f"{{{VOSI_TABLES_NS}}}tableset", nsmap=e._nsmap)
+    nsmap = {"vosi": VOSI_TABLES_NS, "vs": VS_NS, "xsi": XSI_NS}
+    e = ElementMaker(nsmap=nsmap)
+    root = etree.Element(f"{{{VOSI_TABLES_NS}}}tableset", nsmap=nsmap)
     for schema, (description, utype, tables) in SCHEMAS.items():
-        element = e.schema(e.name(schema), e.description(description))
+        element = e.schema(e.name(DISPLAY_NAMES[schema]), e.description(description))
         if utype:
             element.append(e.utype(utype))
         for table in tables:
-            table_element = e.table(e.name(f"{schema}.{table.name}"),
+            table_element = e.table(e.name(f"{DISPLAY_NAMES[schema]}.{table.name}"),
                                     e.description(table.description), type="table")
             if table.utype:
                 table_element.append(e.utype(table.utype))
@@ -1218,7 +1226,7 @@ def _single(parameters: dict[str, list[str]], name: str) -> str | None:
     values = parameters.get(name.lower())
     if not values:
         return None
-    if len({v for v in values}) > 1:
+    if len(set(values)) > 1:
         raise RegTAPError(f"{name.upper()} is given more than once")
     return values[0]
 
@@ -1266,7 +1274,8 @@ async def sync(request: Request) -> Response:
                                        or _single(parameters, "FORMAT"))
         result = await run_in_threadpool(index.query, query, maxrec)
         if serialization == "csv":
-            return Response(csv_document(result), media_type="text/csv;header=present")
+            body = await run_in_threadpool(csv_document, result)
+            return Response(body, media_type="text/csv;header=present")
         body = await run_in_threadpool(votable_document, result, query, serialization)
         return Response(body, media_type=VOTABLE_TYPE)
     except RegTAPError as exc:
