@@ -112,3 +112,20 @@ def test_deleted_apps_are_marked_deleted(build_app: Any, make_service: Any, tmp_
     assert 'status="deleted"' in header
     regtap(service)
     assert not [r for r in pyvo.registry.search(keywords=["Here today"])]
+
+
+def test_live_documents_validate(centres: Any, tmp_path: Path, xml_schemas: Any) -> None:
+    from tests.conftest import SCHEMAS
+    from tests.oai_samples import OAISchemas
+
+    first, _ = centres
+    oai = OAISchemas(SCHEMAS, tmp_path)
+    for params in ({"verb": "Identify"}, {"verb": "ListSets"},
+                   {"verb": "ListMetadataFormats"},
+                   {"verb": "ListRecords", "metadataPrefix": "ivo_vor", "set": "ivo_managed"},
+                   {"verb": "GetRecord", "metadataPrefix": "ivo_vor",
+                    "identifier": "ivo://north.example/innerspace/inner-space"}):
+        response = httpx.get(f"{first.url}/registry/oai", params=params)
+        oai.validate(response.content)
+    for path in ("/capabilities", "/availability"):
+        xml_schemas.validate(httpx.get(f"{first.url}{path}").content)
