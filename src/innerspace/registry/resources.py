@@ -35,7 +35,7 @@ APP_STANDARD_ID = "ivo://innerspace.org/std/app#uws-1.0"
 INNER_SPACE_STANDARD = "ivo://innerspace.org/std/inner-space"
 E = ElementMaker(nsmap=NSMAP)
 XSI_TYPE = f"{{{XSI_NS}}}type"
-TIME_PLACEHOLDER = "2000-01-01T00:00:00Z"  # replaced by the record store's own dates
+UNDATED = "2000-01-01T00:00:00Z"  # the record store sets the real dates
 
 _DATATYPES = {ParameterType.STRING: "char", ParameterType.ENUM: "char",
               ParameterType.URL: "char", ParameterType.FILE: "char",
@@ -45,7 +45,7 @@ _DATATYPES = {ParameterType.STRING: "char", ParameterType.ENUM: "char",
 
 @dataclass(frozen=True)
 class Built:
-    """A record as built: ivoid and the `ri:Resource` element (dates still placeholders)."""
+    """A record as built: ivoid and the `ri:Resource` element (its dates not yet set)."""
 
     ivoid: str
     element: etree._Element
@@ -59,8 +59,8 @@ def _resource(xsi_type: str, ivoid: str, title: str, dc: DataCentre, *, descript
     nsmap = {**NSMAP, **(extra_namespaces or {})}
     root = etree.Element(f"{{{RI_NS}}}Resource", nsmap=nsmap)
     root.set(XSI_TYPE, xsi_type)
-    root.set("created", TIME_PLACEHOLDER)
-    root.set("updated", TIME_PLACEHOLDER)
+    root.set("created", UNDATED)
+    root.set("updated", UNDATED)
     root.set("status", "active")
     root.append(E.title(title))
     if short_name:
