@@ -145,7 +145,28 @@ def test_progress_line_starts_with_the_prefix(capsys: pytest.CaptureFixture[str]
 
 def test_public_names() -> None:
     assert sorted(runtime.__all__) == [
-        "input_path", "inputs_dir", "job_id", "params", "progress", "result_path",
-        "results_dir", "write_result"]
+        "data_path", "input_path", "inputs_dir", "job_id", "params", "progress",
+        "result_path", "results_dir", "service", "services", "write_result"]
     for name in runtime.__all__:
         assert callable(getattr(runtime, name))
+
+
+def test_services_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = tmp_path / "services.json"
+    monkeypatch.setenv("INNERSPACE_SERVICES", str(services))
+    assert runtime.services() == {"kinds": {}, "standard_ids": {}}
+    entry = {"name": "sky", "kind": "posix-collection", "collections": ["sky", "deep"],
+             "standard_id": "ivo://innerspace.org/std/inner-api#posix-collection",
+             "path": "/data/sky", "paths": {"sky": "/data/sky", "deep": "/data/deep"}}
+    tap = {"name": "tap", "kind": "tap", "standard_id": "ivo://ivoa.net/std/TAP",
+           "url": "http://tap.inner/tap", "collections": []}
+    services.write_text(json.dumps({
+        "kinds": {"posix-collection": [entry], "tap": [tap]},
+        "standard_ids": {entry["standard_id"]: [entry], tap["standard_id"]: [tap]}}))
+    assert runtime.service("tap")["url"] == "http://tap.inner/tap"
+    assert runtime.service("ivo://ivoa.net/std/TAP")["name"] == "tap"
+    assert runtime.data_path("deep") == Path("/data/deep")
+    with pytest.raises(KeyError, match="no inner API sia2 is bound"):
+        runtime.service("sia2")
+    with pytest.raises(KeyError, match="collection 'other'"):
+        runtime.data_path("other")

@@ -111,6 +111,14 @@ class InnerApiRequirement(BaseModel):
     kind: str = Field(description="inner API kind, e.g. tap, posix-collection")
     collection: str | None = Field(None, description="a named data collection it must expose")
 
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from innerspace.inner.kinds import kind
+
+        kind(value)  # unknown kinds are refused, naming the known ones
+        return value
+
 
 class Run(BaseModel):
     """How the container is started: an argv template or a Python module."""

@@ -23,6 +23,7 @@ CONTAINER_ROOT = "/innerspace"
 CONTAINER_PARAMS = f"{CONTAINER_ROOT}/params.json"
 CONTAINER_INPUTS = f"{CONTAINER_ROOT}/inputs"
 CONTAINER_RESULTS = f"{CONTAINER_ROOT}/results"
+CONTAINER_SERVICES = f"{CONTAINER_ROOT}/services.json"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class ContainerSpec:
     tmp_size: int  # bytes
     uid: int  # never 0
     gid: int  # never 0
-    network: bool = False  # no network at all unless an inner API needs it
+    services_file: Path | None = None  # services.json of the bound inner APIs
+    mounts: tuple[tuple[Path, str], ...] = ()  # read-only data collections: host -> container
+    network: str | None = None  # an isolated inner network; None: no network at all
 
 
 @dataclass(frozen=True)

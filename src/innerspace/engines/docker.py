@@ -27,6 +27,7 @@ from innerspace.engines.base import (
     CONTAINER_INPUTS,
     CONTAINER_PARAMS,
     CONTAINER_RESULTS,
+    CONTAINER_SERVICES,
     JOB_LABEL,
     OWNER_LABEL,
     SERVICE_LABEL,
@@ -61,6 +62,7 @@ class DockerEngine(Engine):
         self._api = client.api
         self._log_size = log_size
         self._closed = threading.Event()
+        self._networks: set[str] = set()
         # Waiting holds a thread per running container: size the pool above the job limit.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
 
@@ -92,6 +94,10 @@ class DockerEngine(Engine):
             str(spec.inputs_dir): {"bind": CONTAINER_INPUTS, "mode": "ro"},
             str(spec.results_dir): {"bind": CONTAINER_RESULTS, "mode": "rw"},
         }
+        if spec.services_file is not None:
+            binds[str(spec.services_file)] = {"bind": CONTAINER_SERVICES, "mode": "ro"}
+        for host_path, container_path in spec.mounts:
+            binds[str(host_path)] = {"bind": container_path, "mode": "ro"}
         return self._api.create_host_config(
             binds=binds,
             read_only=True,
@@ -102,7 +108,7 @@ class DockerEngine(Engine):
             nano_cpus=int(spec.cores * 1e9),
             mem_limit=spec.memory,
             memswap_limit=spec.memory,  # no swap: the memory limit is the limit
-            network_mode="bridge" if spec.network else "none",
+            network_mode=spec.network or "none",
             ipc_mode="private",
             shm_size=SHM_SIZE,
             log_config=LogConfig(type="json-file", config={"max-size": str(self._log_size),
@@ -154,7 +160,23 @@ class DockerEngine(Engine):
         return {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "",
                 APP_LABEL: f"{spec.app}:{spec.app_version}", SERVICE_LABEL: spec.service_id}
 
+    def _ensure_network(self, name: str) -> None:
+        """An internal network (no route out, no gateway to the host) for inner APIs."""
+        if name in self._networks:
+            return
+        found = self._api.networks(names=[name])
+        if not any(n.get("Name") == name for n in found):
+            self._api.create_network(name, driver="bridge", internal=True,
+                                     labels={"org.innerspace.network": "inner"})
+        self._networks.add(name)
+
     async def start(self, spec: ContainerSpec) -> str:
+        if spec.network:
+            try:
+                await self._call(self._ensure_network, spec.network)
+            except APIError as exc:
+                raise EngineError(f"cannot create the inner network {spec.network}: "
+                                  f"{_explain(exc)}") from exc
         try:
             created = await self._call(
                 self._api.create_container,
@@ -165,7 +187,7 @@ class DockerEngine(Engine):
                 labels=self.labels(spec),
                 name=f"innerspace-{spec.job_id}",
                 host_config=self.host_config(spec),
-                network_disabled=not spec.network,
+                network_disabled=spec.network is None,
             )
         except ImageNotFound as exc:
             raise EngineError(f"image {spec.image} is not on the engine") from exc

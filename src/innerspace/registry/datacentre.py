@@ -94,6 +94,9 @@ class DataCentre(BaseModel):
     inner_apis: list[InnerApi] = Field(default_factory=list)
     execution_url: str | None = Field(
         None, description="public URL of this execution service (default: public_url)")
+    inner_network: str = Field(
+        "innerspace-inner", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the isolated network jobs join to reach network inner APIs")
 
     @field_validator("authority")
     @classmethod

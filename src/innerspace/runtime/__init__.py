@@ -24,8 +24,8 @@ ROOT = Path("/innerspace")
 PROGRESS_PREFIX = "##innerspace-progress"
 
 __all__ = [
-    "input_path", "inputs_dir", "job_id", "params", "progress", "result_path",
-    "results_dir", "write_result",
+    "data_path", "input_path", "inputs_dir", "job_id", "params", "progress", "result_path",
+    "results_dir", "service", "services", "write_result",
 ]
 
 
@@ -47,6 +47,38 @@ def params() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a JSON object")
     return data
+
+
+def services() -> dict[str, Any]:
+    """The inner APIs bound to this job (services.json): {"kinds": {kind: [api, ...]},
+    "standard_ids": {standardID: [api, ...]}}; empty when the app requires none."""
+    path = _path("INNERSPACE_SERVICES", ROOT / "services.json")
+    if not path.is_file():
+        return {"kinds": {}, "standard_ids": {}}
+    with path.open(encoding="utf-8") as handle:
+        return dict(json.load(handle))
+
+
+def service(kind: str, collection: str | None = None) -> dict[str, Any]:
+    """The inner API of `kind` (a kind name such as "tap", or an IVOA standardID), optionally
+    the one exposing `collection`. Its "url" (network kinds) or "path" (collections) is how
+    to reach it. KeyError, naming what is bound, if the job has no such API."""
+    bound = services()
+    entries = bound["kinds"].get(kind) or bound["standard_ids"].get(kind) or []
+    for entry in entries:
+        if collection is None or collection in entry.get("collections", []):
+            return dict(entry)
+    have = ", ".join(bound["kinds"]) or "none"
+    wanted = kind + (f" with collection {collection!r}" if collection else "")
+    raise KeyError(f"no inner API {wanted} is bound to this job (bound: {have}); declare "
+                   "it in the manifest's inner_apis")
+
+
+def data_path(collection: str) -> Path:
+    """Where the data collection `collection` is mounted (read-only)."""
+    entry = service("posix-collection", collection)
+    paths = entry.get("paths") or {}
+    return Path(paths.get(collection) or entry["path"])
 
 
 def inputs_dir() -> Path:

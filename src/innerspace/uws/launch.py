@@ -4,6 +4,7 @@ manifest's template, and the ContainerSpec the engine runs, with the server's li
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from innerspace.apps.manifest import AppManifest, ParameterType, template_fields
@@ -13,8 +14,10 @@ from innerspace.engines.base import (
     CONTAINER_INPUTS,
     CONTAINER_PARAMS,
     CONTAINER_RESULTS,
+    CONTAINER_SERVICES,
     ContainerSpec,
 )
+from innerspace.inner.binding import bind
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.store import Job
 
@@ -77,6 +80,12 @@ def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
     files.params.write_text(json.dumps(values, indent=2))
     files.params.chmod(0o644)
     files.open_results_to(settings.sandbox.uid, settings.sandbox.gid)
+    binding = bind(settings.datacentre, manifest)
+    services_file = None
+    if manifest.inner_apis:
+        services_file = files.root / "services.json"
+        services_file.write_text(json.dumps(binding.document(), indent=2))
+        services_file.chmod(0o644)
     limits = settings.limits
     return ContainerSpec(
         job_id=job.id,
@@ -91,6 +100,8 @@ def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
             "INNERSPACE_PARAMS": CONTAINER_PARAMS,
             "INNERSPACE_INPUTS": CONTAINER_INPUTS,
             "INNERSPACE_RESULTS": CONTAINER_RESULTS,
+            **({"INNERSPACE_SERVICES": CONTAINER_SERVICES} if services_file else {}),
+            **binding.env,
         },
         params_file=files.params,
         inputs_dir=files.inputs,
@@ -101,4 +112,7 @@ def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
         tmp_size=limits.tmp_size,
         uid=settings.sandbox.uid,
         gid=settings.sandbox.gid,
+        services_file=services_file,
+        mounts=tuple((Path(host), target) for host, target in binding.mounts),
+        network=settings.datacentre.inner_network if binding.network else None,
     )

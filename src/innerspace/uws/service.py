@@ -21,6 +21,7 @@ from innerspace.apps.catalogue import AppCatalogue, AppImage, UnknownAppError
 from innerspace.apps.manifest import RESERVED_PARAMETERS, AppManifest, ParameterType
 from innerspace.apps.values import ParameterValueError, coerce_value
 from innerspace.config import Settings
+from innerspace.inner.binding import missing as missing_inner_apis
 from innerspace.uws.errors import (
     BadRequest,
     JobNotFound,
@@ -204,6 +205,10 @@ class JobService:
             raise BadRequest("the reserved parameter 'app' (name or name:version) is missing")
         app = await self.resolve(request.app)
         manifest = app.manifest
+        lacking = missing_inner_apis(self.settings.datacentre, manifest)
+        if lacking:
+            raise BadRequest(f"app {manifest.name} needs inner APIs this data centre does "
+                             f"not offer: {', '.join(lacking)}")
         run = self._run_request(request.phase)
         now = time.time()
         job_id = new_job_id()
