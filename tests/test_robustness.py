@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from innerspace.uws.jobfiles import MAX_DEPTH, JobFiles, remove_tree
 from tests.conftest import LiveService
@@ -158,3 +159,20 @@ def test_service_stops_promptly_while_a_job_runs(make_service: Any) -> None:
         assert http.get(f"{job_url}/phase").text == "EXECUTING", "re-attached after restart"
         http.post(f"{job_url}/phase", data={"PHASE": "ABORT"})
         assert http.get(f"{job_url}/phase").text == "ABORTED"
+
+
+def test_progress_is_shown_while_the_job_runs(service: LiveService) -> None:
+    info = "{urn:innerspace:uws-jobinfo}message"
+    with service.client() as http:
+        job_url = create(http, {"app": "hello", "name": "Progress", "delay": 3,
+                                "PHASE": "RUN"})
+        wait_phase(http, job_url, "EXECUTING")
+        deadline = time.monotonic() + 3
+        message = None
+        while message is None and time.monotonic() < deadline:
+            root = etree.fromstring(http.get(job_url).content)
+            message = root.findtext(f"{UWS}jobInfo/{info}")
+            time.sleep(0.1)
+        assert message == "progress 0%: greeting Progress in 3 s"
+        root = wait_final(http, job_url)
+        assert root.findtext(f"{UWS}jobInfo/{info}") is None, "cleared when the job ends"

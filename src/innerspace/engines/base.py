@@ -94,6 +94,11 @@ class Engine(ABC):
         """Block until the container ends (without polling where the engine can avoid it)."""
 
     @abstractmethod
+    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+        """Call `on_line` with each line the container writes to stdout, as it writes it,
+        until the container ends."""
+
+    @abstractmethod
     async def stop(self, handle: str) -> None:
         """Kill the container now; a no-op if it has already ended."""
 

@@ -233,6 +233,23 @@ class DockerEngine(Engine):
         return ExitStatus(exit_code=int(result.get("StatusCode", -1)),
                           oom_killed=bool(status.get("OOMKilled")), error=error or None)
 
+    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def follow() -> None:
+            pending = b""
+            for chunk in self._api.logs(handle, stdout=True, stderr=False, stream=True,
+                                        follow=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    loop.call_soon_threadsafe(on_line, line.decode("utf-8", "replace"))
+                if self._closed.is_set():
+                    return
+
+        with contextlib.suppress(NotFound):
+            await self._call(follow)
+
     async def stop(self, handle: str) -> None:
         with contextlib.suppress(NotFound):
             try:

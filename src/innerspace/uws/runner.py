@@ -22,6 +22,7 @@ from typing import Any
 from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
 from innerspace.engines.base import Engine, EngineError, ExitStatus
+from innerspace.runtime import PROGRESS_PREFIX
 from innerspace.units import format_memory
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.launch import check_allowed, container_memory, prepare
@@ -208,6 +209,8 @@ class JobRunner:
         if job.execution_duration > 0:
             deadline = (job.start_time or time.time()) + job.execution_duration
         timed_out = False
+        reporter = ProgressReporter(self, job.id)
+        follower = asyncio.create_task(self.engine.follow_output(handle, reporter))
         try:
             remaining = None if deadline is None else max(0.0, deadline - time.time())
             status = await asyncio.wait_for(self.engine.wait(handle), remaining)
@@ -215,6 +218,9 @@ class JobRunner:
             timed_out = True
             await self.engine.stop(handle)
             status = await self.engine.wait(handle)
+        finally:
+            reporter.closed = True  # lines still in flight must not outlive the run
+            follower.cancel()
         try:
             await self.engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
         except Exception as exc:  # the results still count; say why the logs are missing
@@ -302,6 +308,34 @@ class JobRunner:
             self._queue.append(job.id)
         for leftover in found.values():  # containers of finished or deleted jobs
             await self._remove_container(leftover.handle)
+
+
+class ProgressReporter:
+    """Turns the app's progress lines (innerspace.runtime.progress) into the job's message,
+    shown in its jobInfo while it runs; at most one database write a second."""
+
+    def __init__(self, runner: JobRunner, job_id: str) -> None:
+        self._runner = runner
+        self._job_id = job_id
+        self._last = 0.0
+        self.closed = False
+
+    def __call__(self, line: str) -> None:
+        if self.closed or not line.startswith(PROGRESS_PREFIX):
+            return
+        fields = line[len(PROGRESS_PREFIX):].split(maxsplit=1)
+        if not fields:
+            return
+        fraction, text = fields[0], (fields[1] if len(fields) > 1 else "")
+        try:
+            percent = f"{float(fraction):.0%}"
+        except ValueError:
+            percent = ""
+        message = ": ".join(p for p in (percent, text.strip()) if p)
+        now = time.monotonic()
+        if message and (now - self._last >= 1.0 or fraction.startswith("1")):
+            self._last = now
+            self._runner._report(self._job_id, f"progress {message}")
 
 
 def _tail(path: Any) -> str:
