@@ -67,7 +67,14 @@ fi
 
 # 3. OCI registry of app images ---------------------------------------------------------
 REGISTRY=${INNERSPACE_SETUP_REGISTRY:-127.0.0.1:5000}
-command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+if ! command -v docker-registry >/dev/null 2>&1; then
+    apt_install docker-registry
+    # Debian enables its own registry service (with htpasswd auth) on :5000 under systemd.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+        say "stopping Debian's own docker-registry service (innerspace runs its own)"
+        systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
+fi
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" || true)
 if [ "$code" = 200 ]; then
     say "OCI registry is running on $REGISTRY"

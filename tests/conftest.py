@@ -111,8 +111,10 @@ class LiveService:
         from innerspace.server import create_app
 
         app = create_app(self.settings)
+        # Several services share this test process, each in a thread with its own event
+        # loop: the standard asyncio loop, as uvloop is not meant for that.
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", loop="asyncio")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -258,3 +260,56 @@ def publish(registry: LiveRegistry, docker_client: Any,
                               Repository(**registry.repository(namespace)), say=lambda _: None)
 
     return push
+
+
+class ProcessService:
+    """An `innerspace serve` process: a data centre of its own, as in production (used where
+    several services must answer at the same time)."""
+
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        import json as _json
+
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "INNERSPACE_PUBLIC_URL": self.url}
+        for key, value in settings.items():
+            self.env[f"INNERSPACE_{key.upper()}"] = (
+                value if isinstance(value, str) else _json.dumps(value))
+        self._process: Any = None
+
+    def start(self) -> ProcessService:
+        import subprocess
+        import sys
+
+        log = (self.data_dir / "service.log").open("w")
+        self._process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "innerspace"), "serve", "--data-dir",
+             str(self.data_dir), "--port", str(self.port), "--log-level", "warning"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/availability", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("service did not start: "
+                                   + (self.data_dir / "service.log").read_text()[-2000:])
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        import signal
+
+        if self._process is not None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(30)
+            except Exception:
+                self._process.kill()
+            self._process = None
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)

@@ -12,7 +12,7 @@ import pytest
 import pyvo
 from sickle import Sickle
 
-from tests.conftest import LiveService
+from tests.conftest import ROOT, LiveService, ProcessService
 
 UWS_ID = "ivo://ivoa.net/std/uws#rest-1.1"
 
@@ -32,13 +32,15 @@ def datacentre(authority: str, name: str, collection: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def centres(tmp_path_factory: pytest.TempPathFactory,
             example_apps: dict[str, str]) -> Any:
-    """Two data centres; the second harvests the first."""
-    first = LiveService(tmp_path_factory.mktemp("dc1"),
-                        datacentre=datacentre("ivo://north.example", "North", "north-sky"))
+    """Two data centres, each its own `innerspace serve` process; the second harvests the
+    first."""
+    first = ProcessService(tmp_path_factory.mktemp("dc1"),
+                           datacentre=datacentre("ivo://north.example", "North", "north-sky"))
     first.start()
-    second = LiveService(tmp_path_factory.mktemp("dc2"),
-                         datacentre=datacentre("ivo://south.example", "South", "south-sky"),
-                         harvest=[f"{first.url}/registry/oai"])
+    second = ProcessService(tmp_path_factory.mktemp("dc2"),
+                            datacentre=datacentre("ivo://south.example", "South",
+                                                  "south-sky"),
+                            harvest=[f"{first.url}/registry/oai"])
     second.start()
     httpx.post(f"{second.url}/registry/harvest", timeout=60).raise_for_status()
     yield first, second
@@ -46,7 +48,7 @@ def centres(tmp_path_factory: pytest.TempPathFactory,
     first.stop()
 
 
-def regtap(service: LiveService) -> None:
+def regtap(service: LiveService | ProcessService) -> None:
     pyvo.registry.choose_RegTAP_service(f"{service.url}/registry/tap")
 
 
@@ -129,3 +131,41 @@ def test_live_documents_validate(centres: Any, tmp_path: Path, xml_schemas: Any)
         oai.validate(response.content)
     for path in ("/capabilities", "/availability"):
         xml_schemas.validate(httpx.get(f"{first.url}{path}").content)
+
+
+def test_planner_ranks_data_centres_and_says_why_others_are_left_out(
+        centres: Any, build_app: Any) -> None:
+    from innerspace.client.federation import Federation
+
+    build_app(ROOT / "tests" / "apps" / "inner-probe")
+    first, second = centres
+    httpx.post(f"{first.url}/registry/refresh").raise_for_status()
+    httpx.post(f"{second.url}/registry/harvest").raise_for_status()
+    federation = Federation(second.url)  # the federation's registry: South harvests North
+
+    plan = federation.plan("hello", name="Plan")
+    assert {c.authority for c in plan.ranked} == {"ivo://north.example", "ivo://south.example"}, [
+        (c.authority, c.reason) for c in plan.candidates]
+    assert all(c.quote is not None for c in plan.ranked)
+    for candidate in plan.candidates:
+        assert candidate.job is not None and candidate.job.phase == "PENDING"
+        candidate.job.delete()
+
+    by_collection = federation.plan("hello", collection="south-sky")
+    assert [c.authority for c in by_collection.ranked] == ["ivo://south.example"]
+    [left_out] = by_collection.excluded
+    assert left_out.authority == "ivo://north.example"
+    assert left_out.reason == "holds no data collection 'south-sky'"
+    by_collection.ranked[0].job.delete()
+
+    lacking = federation.plan("inner-probe")
+    assert lacking.ranked == []
+    assert {c.reason for c in lacking.excluded} == {"lacks the inner API http-files"}
+
+    job = federation.run("hello", {"name": "Federation"}, collection="north-sky")
+    assert job.url.startswith(first.url)
+    status = job.wait(timeout=60)
+    assert status.phase == "COMPLETED"
+    assert job.fetch("greeting.txt") == b"Hello, Federation!\n"
+    quotes_left = httpx.get(f"{second.url}/jobs", params={"PHASE": "PENDING"}).text
+    assert "<uws:jobref " not in quotes_left, "the other quote jobs were deleted"

@@ -403,6 +403,88 @@ def submit(
         fail(str(exc))
 
 
+RegistryUrlOption = Annotated[str | None, typer.Option(
+    "--registry", envvar="INNERSPACE_REGISTRY",
+    help="RegTAP registry of the federation [default: the --url service's]")]
+
+
+def _federation(registry: str | None, url: str | None, token: str | None) -> Any:
+    from innerspace.client.federation import Federation
+    from innerspace.client.uws import DEFAULT_URL
+
+    return Federation(registry or url or os.environ.get("INNERSPACE_URL") or DEFAULT_URL,
+                      token)
+
+
+def _plan_table(plan: Any) -> Table:
+    table = Table("rank", "data centre", "execution service", "quote", "note")
+    for rank, candidate in enumerate(plan.ranked, 1):
+        quote = candidate.quote.isoformat(timespec="seconds") if candidate.quote else "?"
+        table.add_row(str(rank), escape(candidate.authority), escape(candidate.jobs_url or ""),
+                      quote, "")
+    for candidate in plan.excluded:
+        table.add_row("-", escape(candidate.authority), escape(candidate.jobs_url or ""), "",
+                      f"[yellow]left out: {escape(candidate.reason or '')}[/]")
+    return table
+
+
+@app.command()
+def plan(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
+    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
+    collection: Annotated[str | None, typer.Option(help="the data collection you need")
+                          ] = None,
+    registry: RegistryUrlOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Rank the data centres of the federation that can run APP (with reasons for the rest)."""
+    try:
+        federation = _federation(registry, url, token)
+        result = federation.plan(app_ref, _pairs(param, "-p"), collection=collection)
+    except ClientError as exc:
+        fail(str(exc))
+    for candidate in result.candidates:  # a plan only looks: drop the quote jobs
+        if candidate.job is not None:
+            candidate.job.delete()
+    console.print(_plan_table(result))
+    if not result.ranked:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
+    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
+    file: Annotated[list[str] | None, typer.Option("--file", help="key=PATH to upload")
+                    ] = None,
+    at: Annotated[str | None, typer.Option(help="run at this data centre (its authority)")
+                  ] = None,
+    collection: Annotated[str | None, typer.Option(help="the data collection you need")
+                          ] = None,
+    out: Annotated[Path, typer.Option(help="where results go")] = Path("results"),
+    registry: RegistryUrlOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Plan, run APP at the best data centre, follow it, and download its results."""
+    try:
+        federation = _federation(registry, url, token)
+        job = federation.run(app_ref, _pairs(param, "-p"), _pairs(file, "--file") or None,
+                             at=at, collection=collection)
+        console.print(f"running {escape(app_ref)} as job [bold]{job.job_id}[/] at "
+                      f"{escape(job.url)}", highlight=False)
+        status = follow(job)
+        console.print(_describe(status))
+        saved = job.download(out / job.job_id)
+    except ClientError as exc:
+        fail(str(exc))
+    for path in saved:
+        console.print(f"{path} ({path.stat().st_size} bytes)", highlight=False)
+    if status.phase != "COMPLETED":
+        raise typer.Exit(1)
+
+
 @app.command()
 def jobs(
     phase: Annotated[list[str] | None, typer.Option(help="only jobs in this phase")] = None,

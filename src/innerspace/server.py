@@ -128,7 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(catalogue.refresh)
         except CatalogueUnavailable as exc:
             log.warning("the app catalogue is not available yet: %s", exc)
-        await asyncio.to_thread(registry_sync.sync)
+        try:
+            await asyncio.to_thread(registry_sync.sync)
+        except Exception:  # the registry must never keep the job service from starting
+            log.exception("the registry records could not be built at start-up")
         background = [asyncio.create_task(
             registry_sync.run(harvest_interval=settings.harvest_interval))]
         log.info("innerspace %s: data in %s, engine %s", innerspace.__version__,

@@ -243,8 +243,27 @@ class ManifestError(ValueError):
         super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _unprintable(data: Any, path: str = "") -> list[str]:
+    """Locations of strings holding characters no XML document (UWS, registry) can carry."""
+    if isinstance(data, str):
+        return [f"{path or '(top level)'}: holds control characters"] if _NOT_XML.search(
+            data) else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items()
+                for p in _unprintable(k, path) + _unprintable(v, f"{path}.{k}".strip("."))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _unprintable(v, f"{path}.{i}")]
+    return []
+
+
 def validate_manifest(data: Any, source: str = "manifest") -> AppManifest:
     """Check raw manifest data against the JSON Schema and the model; raise ManifestError."""
+    unprintable = _unprintable(data)
+    if unprintable:
+        raise ManifestError(unprintable, source)
     validator = jsonschema.Draft202012Validator(manifest_json_schema())
     problems = [
         f"{'.'.join(str(p) for p in error.absolute_path) or '(top level)'}: {error.message}"

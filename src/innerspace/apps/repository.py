@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -23,7 +24,13 @@ from innerspace.apps.catalogue import (
     split_reference,
     version_key,
 )
-from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
+from innerspace.apps.manifest import (
+    _NAME,
+    MANIFEST_LABEL,
+    AppManifest,
+    ManifestError,
+    validate_manifest,
+)
 from innerspace.apps.oci import (
     DigestMismatch,
     ManifestRef,
@@ -62,6 +69,10 @@ class RegistryCatalogue:
             self._tried_at = time.monotonic()
             try:
                 images, problems = self._read_registry()
+            except RegistryNotFound as exc:  # e.g. no catalog API (GHCR, Docker Hub)
+                self.stale = (f"the registry does not list its repositories "
+                              f"(/v2/_catalog): {exc}")
+                raise CatalogueUnavailable(self.stale) from exc
             except RegistryError as exc:
                 self.stale = str(exc)
                 raise CatalogueUnavailable(str(exc)) from exc
@@ -81,11 +92,15 @@ class RegistryCatalogue:
                 tags = self.client.tags(repository)
             except RegistryNotFound:
                 continue  # deleted between the listing and now
+            except RegistryError as exc:  # one unreadable repository spoils only itself
+                problems[f"{name}:*"] = str(exc)
+                continue
             for tag in tags:
                 try:
                     ref = self.client.manifest(repository, tag)
                     images.append(self._image(name, tag, ref))
-                except (RegistryNotFound, DigestMismatch, UnknownAppError) as exc:
+                except (RegistryNotFound, DigestMismatch, UnknownAppError, RegistryError,
+                        ValueError, KeyError) as exc:
                     problems[f"{name}:{tag}"] = str(exc)
         images.sort(key=lambda i: (i.name, version_key(i.version)))
         return images, problems
@@ -94,8 +109,9 @@ class RegistryCatalogue:
         """The app image behind a manifest, or UnknownAppError saying why it cannot run."""
         found = self._manifests.get(ref.config_digest)
         if found is None:
-            found = self._read_label(ref)
-            self._manifests[ref.config_digest] = found
+            found, lasting = self._read_label(ref)
+            if lasting:
+                self._manifests[ref.config_digest] = found
         where = f"{self.client.host}/{ref.repository}" + (f":{tag}" if tag else "")
         if isinstance(found, str):
             raise UnknownAppError(f"image {where} cannot run: {found}")
@@ -106,18 +122,21 @@ class RegistryCatalogue:
         tags = (f"{self.client.host}/{ref.repository}:{tag}",) if tag else ()
         return AppImage(found, image, tags, datetime.now(UTC))
 
-    def _read_label(self, ref: ManifestRef) -> AppManifest | str:
+    def _read_label(self, ref: ManifestRef) -> tuple[AppManifest | str, bool]:
+        """The manifest (or why there is none) and whether that verdict can be cached: a
+        config blob is content-addressed, but a corrupted download must be retried."""
         try:
             labels = self.client.labels(ref.repository, ref)
         except DigestMismatch as exc:
-            return str(exc)
+            return str(exc), False
         text = labels.get(MANIFEST_LABEL)
         if not text:
-            return f"it has no {MANIFEST_LABEL} label (not built by `innerspace app build`)"
+            return (f"it has no {MANIFEST_LABEL} label (not built by `innerspace app build`)",
+                    True)
         try:
-            return validate_manifest(json.loads(text), f"{MANIFEST_LABEL} label")
+            return validate_manifest(json.loads(text), f"{MANIFEST_LABEL} label"), True
         except (ValueError, ManifestError) as exc:
-            return f"its manifest label is invalid: {exc}"
+            return f"its manifest label is invalid: {exc}", True
 
     # -- the catalogue interface -------------------------------------------------------
 
@@ -134,6 +153,8 @@ class RegistryCatalogue:
                 if self.refreshed_at is None:
                     raise
                 log.warning("app catalogue is stale: %s", exc)
+        if self.refreshed_at is None:  # never read: an empty list would be a lie
+            raise CatalogueUnavailable(self.stale or "the app catalogue has not been read yet")
         with self._lock:
             return list(self._images)
 
@@ -182,6 +203,8 @@ class RegistryCatalogue:
             raise
 
     def _by_digest(self, name: str, digest: str) -> AppImage:
+        if not re.match(_NAME, name):
+            raise UnknownAppError(f"{name!r} is not an app name")
         if not is_digest(digest):
             raise UnknownAppError(f"{digest!r} is not a sha256 digest")
         repository = f"{self.namespace}/{name}"

@@ -7,12 +7,13 @@ import asyncio
 from html import escape
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from innerspace.apps.catalogue import AppCatalogue, AppImage
 from innerspace.apps.manifest import manifest_json_schema
 from innerspace.uws.errors import NotFoundError
+from innerspace.uws.routes import get_owner
 
 router = APIRouter()
 
@@ -67,7 +68,8 @@ async def list_apps(request: Request) -> Response:
                         headers=headers)
 
 
-@router.post("/apps/refresh", summary="Read the app repository again now")
+@router.post("/apps/refresh", summary="Read the app repository again now",
+             dependencies=[Depends(get_owner)])
 async def refresh_apps(request: Request) -> Response:
     catalogue = catalogue_of(request)
     await asyncio.to_thread(catalogue.refresh)

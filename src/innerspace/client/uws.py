@@ -120,11 +120,21 @@ class Client:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach the innerspace service at {self.url}: {exc}"
-                              ) from exc
+        # A kept-alive connection the server has just closed fails at once; a request that
+        # changes nothing is safely sent again, once, on a fresh connection.
+        attempts = 2 if method in ("GET", "HEAD") else 1
+        for attempt in range(attempts):
+            try:
+                response = self._http.request(method, path, **kwargs)
+                break
+            except httpx.RemoteProtocolError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise ClientError(f"cannot reach the innerspace service at {self.url}: "
+                                  f"{exc}") from exc
+            except httpx.TransportError as exc:
+                raise ClientError(f"cannot reach the innerspace service at {self.url}: "
+                                  f"{exc}") from exc
         if response.status_code >= 400:
             raise ClientError(response.text.strip() or response.reason_phrase,
                               response.status_code)

@@ -57,8 +57,10 @@ class DockerEngine(Engine):
     name = "docker"
 
     def __init__(self, client: docker.DockerClient, threads: int = 16,
-                 log_size: int = 64 * 1024 * 1024) -> None:
+                 log_size: int = 64 * 1024 * 1024,
+                 registry_auth: dict[str, dict[str, str]] | None = None) -> None:
         self._client = client
+        self._registry_auth = registry_auth or {}  # registry host -> credentials
         self._api = client.api
         self._log_size = log_size
         self._closed = threading.Event()
@@ -72,8 +74,12 @@ class DockerEngine(Engine):
             client = docker_client(settings.docker_host)
         except DockerException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
+        repository = settings.repository
+        auth = ({repository.host: {"username": repository.username,
+                                   "password": repository.password or ""}}
+                if repository.host and repository.username else {})
         return cls(client, threads=settings.limits.max_running_jobs * 2 + 8,
-                   log_size=settings.limits.log_size)
+                   log_size=settings.limits.log_size, registry_auth=auth)
 
     @property
     def client(self) -> docker.DockerClient:
@@ -136,7 +142,8 @@ class DockerEngine(Engine):
         last = 0.0
         report(f"pulling image {image}")
         try:
-            for event in self._api.pull(image, stream=True, decode=True):
+            auth = self._registry_auth.get(image.split("/", 1)[0])
+            for event in self._api.pull(image, stream=True, decode=True, auth_config=auth):
                 if "error" in event:
                     raise EngineError(f"pulling {image} failed: {event['error']}")
                 detail = event.get("progressDetail") or {}

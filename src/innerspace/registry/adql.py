@@ -307,17 +307,34 @@ def ivo_hasword(haystack: str | None, needle: str | None) -> int:
     return int(bool(patterns) and all(p.search(text) for p in patterns))
 
 
-@lru_cache(maxsize=512)
-def _like_pattern(pattern: str) -> re.Pattern[str]:
-    parts = ["." if c == "_" else ".*" if c == "%" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+def like_match(text: str, pattern: str) -> bool:
+    """SQL LIKE (`%` any run, `_` one character), in time linear in len(text) * len(pattern):
+    the greedy two-pointer matcher, never a backtracking regular expression (a public query
+    must not be able to pin a CPU)."""
+    t = p = 0
+    star_p, star_t = -1, 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == "_" or pattern[p] == text[t]):
+            t += 1
+            p += 1
+        elif p < len(pattern) and pattern[p] == "%":
+            star_p, star_t = p, t
+            p += 1
+        elif star_p >= 0:
+            star_t += 1
+            t, p = star_t, star_p + 1
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "%":
+        p += 1
+    return p == len(pattern)
 
 
 def ivo_nocasematch(value: str | None, pattern: str | None) -> int:
     """1 if `value` matches the LIKE `pattern` ignoring case, else 0 (also for NULLs)."""
     if value is None or pattern is None:
         return 0
-    return int(_like_pattern(str(pattern)).fullmatch(str(value)) is not None)
+    return int(like_match(str(value).casefold(), str(pattern).casefold()))
 
 
 def adql_ilike(value: str | None, pattern: str | None) -> int | None:

@@ -39,6 +39,9 @@ class PublishedService(BaseModel):
         if not _LOCAL.match(value):
             raise ValueError(f"service name {value!r} must be lower-case letters, digits, "
                              "'.', '_', '-' (and '/')")
+        if value in ("org", "registry") or value.split("/")[0] == "innerspace":
+            raise ValueError(f"service name {value!r} is reserved for innerspace's own "
+                             "records (org, registry, innerspace/...)")
         return value
 
 

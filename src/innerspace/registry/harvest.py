@@ -11,14 +11,12 @@ from datetime import UTC, datetime
 import httpx
 from lxml import etree
 
-from innerspace.registry.records import MANAGED_SET, RI_NS, Record
+from innerspace.registry.records import MANAGED_SET, RI_NS, Record, safe_parser
 
 log = logging.getLogger("innerspace.registry")
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 USER_AGENT = "innerspace-harvester"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=True, remove_blank_text=False)
 
 
 class HarvestError(Exception):
@@ -54,7 +52,7 @@ def _resource_xml(element: etree._Element) -> bytes:
     """The ri:Resource element on its own, with every namespace in scope declared on it
     (xsi:type values name prefixes that may be declared on the envelope only), except the
     OAI namespace when nothing inside uses it."""
-    copy = etree.fromstring(etree.tostring(element, with_tail=False), _PARSER)
+    copy = etree.fromstring(etree.tostring(element, with_tail=False), safe_parser())
     keep = [prefix for prefix, uri in copy.nsmap.items() if prefix and uri != OAI_NS]
     etree.cleanup_namespaces(copy, keep_ns_prefixes=keep)
     return etree.tostring(copy)
@@ -97,7 +95,7 @@ class Harvester:
         """The ListRecords element of one response; None for noRecordsMatch."""
         content = self._get(params)
         try:
-            root = etree.fromstring(content, _PARSER)
+            root = etree.fromstring(content, safe_parser())
         except etree.XMLSyntaxError as exc:
             raise HarvestError(f"{self.endpoint} did not answer with XML: {exc}") from None
         if root.tag != _oai("OAI-PMH"):

@@ -29,7 +29,7 @@ from fastapi.responses import PlainTextResponse, Response
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
-from innerspace.registry.records import MANAGED_SET, RI_NS, VG_NS, XSI_NS, Record
+from innerspace.registry.records import MANAGED_SET, RI_NS, VG_NS, XSI_NS, Record, safe_parser
 
 log = logging.getLogger("innerspace.registry")
 
@@ -80,8 +80,6 @@ NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\
 TOKEN_VERSION = 1
 TOKEN_SALT = b"innerspace-oai-resumption-token"
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False)
 
 
 @dataclass(frozen=True)
@@ -304,7 +302,7 @@ def _index(records: Sequence[Record]) -> dict[str, Record]:
 def _resource(record: Record) -> etree._Element:
     """The record's ri:Resource element, freshly parsed."""
     try:
-        element = etree.fromstring(record.xml, _PARSER)
+        element = etree.fromstring(record.xml, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise RecordError(f"the XML of {record.ivoid} is broken: {exc}") from None
     if element.tag != f"{{{RI_NS}}}Resource":

@@ -10,7 +10,7 @@ import logging
 import threading
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
@@ -19,6 +19,7 @@ from innerspace.registry.records import Record
 from innerspace.registry.regtap import RegTAPIndex
 from innerspace.registry.resources import build_records
 from innerspace.registry.store import RecordStore
+from innerspace.uws.routes import get_owner
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class PublishingRegistry:
         self._records: list[Record] = []
         self.harvested: dict[str, list[Record]] = {}  # OAI endpoint -> its records
         self.version = 0  # bumps whenever the records change (the RegTAP index follows)
+        # Serve what was published before, until the catalogue can be read again.
+        self._records = store.records()
 
     @property
     def earliest(self) -> datetime:
@@ -74,11 +77,16 @@ class PublishingRegistry:
         return list(self._records)
 
     def searchable(self) -> list[Record]:
-        """Own records plus harvested ones, for the RegTAP index (deleted ones left out)."""
-        own = {r.ivoid for r in self._records}
-        others = [r for records in self.harvested.values() for r in records
-                  if r.ivoid not in own]
-        return [r for r in self._records + others if not r.deleted]
+        """Own records plus harvested ones, for the RegTAP index (deleted ones left out).
+        A harvested record counts only under an authority other than ours."""
+        with self._lock:
+            own_records = list(self._records)
+            harvested = [list(records) for records in self.harvested.values()]
+        own = {r.ivoid for r in own_records}
+        authority = self.settings.datacentre.authority
+        others = [r for records in harvested for r in records
+                  if r.ivoid not in own and not r.ivoid.startswith(authority)]
+        return [r for r in own_records + others if not r.deleted]
 
     def add_harvest(self, endpoint: str, records: list[Record]) -> None:
         with self._lock:
@@ -96,6 +104,7 @@ class RegistrySync:
         self.endpoints = endpoints
         self._indexed = -1
         self._lock = threading.Lock()
+        self.harvesting = threading.Lock()  # one harvest at a time
 
     def sync(self) -> None:
         """Rebuild changed records, then reload the index if anything changed."""
@@ -108,13 +117,17 @@ class RegistrySync:
 
     def harvest(self) -> dict[str, int | str]:
         """Harvest every configured endpoint now; per endpoint, a count or the error."""
-        from innerspace.registry.harvest import HarvestError, harvest
+        with self.harvesting:
+            return self._harvest()
+
+    def _harvest(self) -> dict[str, int | str]:
+        from innerspace.registry.harvest import harvest
 
         outcome: dict[str, int | str] = {}
         for endpoint in self.endpoints:
             try:
                 records = harvest(endpoint)
-            except HarvestError as exc:
+            except Exception as exc:  # one bad peer must not stop the others
                 log.warning("harvesting %s failed: %s", endpoint, exc)
                 outcome[endpoint] = f"failed: {exc}"
                 continue
@@ -144,7 +157,8 @@ class RegistrySync:
 router = APIRouter()
 
 
-@router.post("/registry/refresh", summary="Rebuild the registry records and index now")
+@router.post("/registry/refresh", summary="Rebuild the registry records and index now",
+             dependencies=[Depends(get_owner)])
 async def refresh_registry(request: Request) -> Response:
     sync: RegistrySync = request.app.state.services.registry_sync
     await asyncio.to_thread(sync.sync)
@@ -152,7 +166,9 @@ async def refresh_registry(request: Request) -> Response:
                          "searchable": len(sync.registry.searchable())})
 
 
-@router.post("/registry/harvest", summary="Harvest the configured registries now")
+@router.post("/registry/harvest", summary="Harvest the configured registries now",
+             dependencies=[Depends(get_owner)])
 async def harvest_registries(request: Request) -> Response:
     sync: RegistrySync = request.app.state.services.registry_sync
+    # Harvests run one at a time: a request during one waits for it, then harvests anew.
     return JSONResponse(await asyncio.to_thread(sync.harvest))

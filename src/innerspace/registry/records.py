@@ -3,9 +3,12 @@ from others), as the OAI-PMH publishing registry and the RegTAP index consume th
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from lxml import etree
 
 RI_NS = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
 VR_NS = "http://www.ivoa.net/xml/VOResource/v1.0"
@@ -35,3 +38,21 @@ class RecordSource(Protocol):
     """Where the registry endpoints get their records from."""
 
     def records(self) -> list[Record]: ...
+
+
+_PARSERS = threading.local()
+
+
+def safe_parser(**options: bool) -> etree.XMLParser:
+    """A parser for XML from elsewhere (registry records, harvested documents): no network,
+    no entity expansion, no DTD, no huge trees. lxml parsers must not be shared between
+    threads, so each thread gets its own (one per set of options)."""
+    key = tuple(sorted(options.items()))
+    cache = getattr(_PARSERS, "cache", None)
+    if cache is None:
+        cache = _PARSERS.cache = {}
+    parser = cache.get(key)
+    if parser is None:
+        parser = cache[key] = etree.XMLParser(resolve_entities=False, no_network=True,
+                                              load_dtd=False, huge_tree=False, **options)
+    return parser

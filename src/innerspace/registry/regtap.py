@@ -44,7 +44,7 @@ from lxml.builder import ElementMaker
 from vo_models.vosi.availability.models import Availability
 
 from innerspace.registry.adql import SQLITE_FUNCTIONS, ADQLError, register_functions, translate
-from innerspace.registry.records import RI_NS, VG_NS, VR_NS, VS_NS, XSI_NS, Record
+from innerspace.registry.records import RI_NS, VG_NS, VR_NS, VS_NS, XSI_NS, Record, safe_parser
 from innerspace.uws.xml import NOT_XML
 
 log = logging.getLogger("innerspace.regtap")
@@ -381,8 +381,6 @@ _RESOURCE_DETAILS = ("facility", "instrument", "format", "accessURL", "full",
                      "managedAuthority", "managingOrg", "deprecated", "endorsedVersion",
                      "rights")
 _CAPABILITY_SKIPPED = {"description", "interface", "validationLevel"}
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True,
-                          remove_pis=True)
 
 Row = dict[str, Any]
 
@@ -485,7 +483,7 @@ def record_rows(record: Record) -> dict[str, list[Row]]:
     if record.deleted:
         raise SkippedRecord("deleted")
     try:
-        root = etree.fromstring(record.xml, _PARSER)
+        root = etree.fromstring(record.xml, safe_parser(remove_comments=True, remove_pis=True))
     except etree.XMLSyntaxError as exc:
         raise SkippedRecord(f"not well-formed XML: {exc}") from None
     status = (root.get("status") or "active").strip().lower()
@@ -968,10 +966,19 @@ def _column_kind(values: list[Any], meta: Column | None) -> str:
     return "timestamp" if meta is not None and meta.type == "timestamp" else "string"
 
 
+_VOTABLE_WRITER = threading.Lock()
+
+
 def votable_document(result: QueryResult, query: str, serialization: str = "tabledata"
                      ) -> bytes:
     """The result as a TAP VOTable: QUERY_STATUS OK before the table, OVERFLOW after it
-    when MAXREC cut the result short."""
+    when MAXREC cut the result short. One at a time: astropy's VOTable writer (a C
+    extension) corrupted memory when run from several threads at once."""
+    with _VOTABLE_WRITER:
+        return _votable_document(result, query, serialization)
+
+
+def _votable_document(result: QueryResult, query: str, serialization: str) -> bytes:
     votable = VOTableFile()
     resource = Resource(type="results")
     votable.resources.append(resource)

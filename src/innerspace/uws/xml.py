@@ -48,6 +48,11 @@ def xml_safe(text: str) -> bool:
     return NOT_XML.search(text) is None
 
 
+# Parametrised once, at import: pydantic builds a new class for Job[...] on first use, which
+# is not safe to do from several threads at once (several services in one test process).
+JobDocument = Job[JobParameters]
+
+
 def iso(timestamp: float | None) -> str:
     """ISO 8601 UTC with milliseconds, as UWS clients expect (2026-01-02T03:04:05.678Z)."""
     if timestamp is None:
@@ -84,7 +89,7 @@ def job_document(job: StoredJob, job_url: str, quote: float | None,
     if job.error_message:
         error = ErrorSummary(message=_summary(job.error_message),
                              type=ErrorType(job.error_type or "fatal"), has_detail=True)
-    model = Job[JobParameters](
+    model = JobDocument(
         job_id=job.id,
         run_id=job.run_id,
         owner_id=job.owner,

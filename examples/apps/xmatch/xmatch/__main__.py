@@ -21,7 +21,7 @@ from astropy.table import MaskedColumn, Table, hstack
 from innerspace import runtime
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 RA_NAMES = ("ra", "raj2000", "_raj2000", "ra_icrs", "radeg", "alpha_j2000", "ra_deg")
 DEC_NAMES = ("dec", "dej2000", "_dej2000", "decj2000", "de_icrs", "dedeg", "delta_j2000",

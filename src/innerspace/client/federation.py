@@ -1,0 +1,187 @@
+"""Planning across a federation: ask the registry (RegTAP, through pyvo) which data centres
+run an app and offer the inner APIs and data collections it needs, ask each candidate's
+execution service for a UWS quote (in parallel), rank them, and run the app at the best one.
+
+    from innerspace.client.federation import Federation
+
+    fed = Federation("http://registry.example/registry/tap")
+    plan = fed.plan("xmatch", radius=1.0)
+    job = fed.run("xmatch", radius=1.0)      # a live JobHandle at the chosen data centre
+    job.wait(); job.download("results/")
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from innerspace.client.uws import Client, ClientError, JobHandle
+
+UWS_ID = "ivo://ivoa.net/std/uws#rest-1.1"
+APP_ID = "ivo://innerspace.org/std/app#uws-1.0"
+INNER_SPACE_SUFFIX = "/innerspace/inner-space"
+_COLLECTIONS = re.compile(r"\(collections: ([^)]*)\)")
+
+
+@dataclass
+class Candidate:
+    """One data centre, as the planner judged it."""
+
+    authority: str
+    jobs_url: str | None
+    quote: datetime | None = None
+    reason: str | None = None  # why it was left out; None if it can run the app
+    job: JobHandle | None = None  # the PENDING job that gave the quote
+    inner_apis: dict[str, set[str]] = field(default_factory=dict)  # kind -> collections
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class Plan:
+    app: str
+    candidates: list[Candidate]
+
+    @property
+    def ranked(self) -> list[Candidate]:
+        usable = [c for c in self.candidates if c.usable]
+        return sorted(usable, key=lambda c: (c.quote is None, c.quote or datetime.max,
+                                             c.authority))
+
+    @property
+    def excluded(self) -> list[Candidate]:
+        return [c for c in self.candidates if not c.usable]
+
+    @property
+    def best(self) -> Candidate | None:
+        ranked = self.ranked
+        return ranked[0] if ranked else None
+
+
+def _authority(ivoid: str) -> str:
+    match = re.match(r"^(ivo://[^/]+)", ivoid.lower())
+    return match.group(1) if match else ivoid.lower()
+
+
+class Federation:
+    """The data centres a registry knows, seen from a client."""
+
+    def __init__(self, registry_url: str, token: str | None = None) -> None:
+        import pyvo
+
+        url = registry_url.rstrip("/")
+        # Accept a service's base URL as well as its RegTAP endpoint.
+        self.registry_url = url if url.endswith("/tap") else f"{url}/registry/tap"
+        self.token = token
+        self._tap = pyvo.dal.TAPService(self.registry_url)
+
+    def _query(self, adql: str) -> list[dict[str, Any]]:
+        table = self._tap.run_sync(adql).to_table()
+        return [{name: (row[name].decode() if isinstance(row[name], bytes) else row[name])
+                 for name in table.colnames} for row in table]
+
+    def execution_services(self) -> dict[str, str]:
+        """authority -> UWS job list URL of its innerspace execution service."""
+        rows = self._query(
+            "SELECT ivoid, access_url FROM rr.capability NATURAL JOIN rr.interface "
+            f"WHERE standard_id = '{UWS_ID}' AND ivoid LIKE '%/innerspace/uws'")
+        return {_authority(str(r["ivoid"])): str(r["access_url"]).rstrip("/") for r in rows}
+
+    def app_sites(self, app: str) -> set[str]:
+        """Authorities whose registry records list the app."""
+        name = app.split(":")[0].split("@")[0].lower().replace("'", "''")
+        rows = self._query(
+            "SELECT ivoid FROM rr.capability "
+            f"WHERE standard_id = '{APP_ID}' AND ivoid LIKE '%/innerspace/apps/{name}'")
+        return {_authority(str(r["ivoid"])) for r in rows}
+
+    def inner_spaces(self) -> dict[str, dict[str, set[str]]]:
+        """authority -> inner API kind (its standardID) -> collections offered."""
+        rows = self._query(
+            "SELECT ivoid, standard_id, cap_description FROM rr.capability "
+            f"WHERE ivoid LIKE '%{INNER_SPACE_SUFFIX}'")
+        spaces: dict[str, dict[str, set[str]]] = {}
+        for row in rows:
+            kinds = spaces.setdefault(_authority(str(row["ivoid"])), {})
+            collections = _COLLECTIONS.search(str(row["cap_description"] or ""))
+            names = {c.strip() for c in collections.group(1).split(",")} if collections else set()
+            kinds.setdefault(str(row["standard_id"]).lower(), set()).update(names)
+        return spaces
+
+    def plan(self, app: str, params: dict[str, Any] | None = None,
+             files: dict[str, Any] | None = None, collection: str | None = None,
+             **more: Any) -> Plan:
+        """Every data centre of the federation, ranked for `app`, with reasons for those
+        left out. Each usable one holds a PENDING quote job (deleted unless run)."""
+        from innerspace.inner.kinds import kind as inner_kind
+
+        values = {**(params or {}), **more}
+        services = self.execution_services()
+        sites = self.app_sites(app)
+        spaces = self.inner_spaces()
+        candidates = [Candidate(a, url, inner_apis=spaces.get(a, {}))
+                      for a, url in sorted(services.items())]
+        for candidate in candidates:
+            if candidate.authority not in sites:
+                candidate.reason = f"does not offer the app {app.split(':')[0]}"
+            elif collection and not any(collection in c for c in candidate.inner_apis.values()):
+                candidate.reason = f"holds no data collection {collection!r}"
+
+        def quote(candidate: Candidate) -> None:
+            assert candidate.jobs_url is not None
+            client = Client(candidate.jobs_url.removesuffix("/jobs"), self.token)
+            try:
+                needs = self._requirements(client, app)
+                for need_kind, need_collection in needs:
+                    standard = inner_kind(need_kind).standard_id.lower()
+                    offered = candidate.inner_apis.get(standard)
+                    if offered is None or (need_collection and need_collection not in offered):
+                        what = need_kind + (f" with collection {need_collection!r}"
+                                            if need_collection else "")
+                        candidate.reason = f"lacks the inner API {what}"
+                        return
+                job = client.submit(app, values, files, run=False)
+                candidate.job = job
+                candidate.quote = job.status().quote
+            except ClientError as exc:
+                candidate.reason = f"refused: {exc}"
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(quote, [c for c in candidates if c.usable]))
+        return Plan(app, candidates)
+
+    @staticmethod
+    def _requirements(client: Client, app: str) -> list[tuple[str, str | None]]:
+        name, _, version = app.partition(":")
+        versions = client.app(name)
+        chosen = next((v for v in versions if v["version"] == version), None) if version \
+            else versions[-1] if versions else None
+        if chosen is None:
+            raise ClientError(f"the service has no {app}")
+        return [(r["kind"], r.get("collection")) for r in chosen.get("inner_apis", [])]
+
+    def run(self, app: str, params: dict[str, Any] | None = None,
+            files: dict[str, Any] | None = None, at: str | None = None,
+            collection: str | None = None, **more: Any) -> JobHandle:
+        """Plan, start the app at the best data centre (or at `at`, an authority), and
+        return the live job; the other quote jobs are deleted."""
+        plan = self.plan(app, params, files, collection, **more)
+        ranked = plan.ranked
+        if at:
+            wanted = at if at.startswith("ivo://") else f"ivo://{at}"
+            ranked = [c for c in ranked if c.authority == wanted.lower()]
+        for candidate in plan.candidates:
+            if candidate.job is not None and (not ranked or candidate is not ranked[0]):
+                candidate.job.delete()
+        if not ranked:
+            reasons = "; ".join(f"{c.authority}: {c.reason}" for c in plan.excluded)
+            raise ClientError(f"no data centre can run {app}" + (f" ({reasons})"
+                                                                  if reasons else ""))
+        chosen = ranked[0]
+        assert chosen.job is not None
+        return chosen.job.run()
