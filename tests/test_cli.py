@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from innerspace.cli import app
@@ -15,7 +16,7 @@ runner = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.output
 
 
@@ -70,3 +71,18 @@ def test_app_list_and_lint(service: LiveService, tmp_path: Path) -> None:
     code, output = invoke("app", "lint", str(broken))
     assert code == 1
     assert "name" in output and "title" in output and "parameters.n.type" in output
+
+
+def test_plan_and_run_through_the_registry(service: LiveService, tmp_path: Path) -> None:
+    code, output = invoke("plan", "hello", "--url", service.url)
+    assert code == 0, output
+    assert "ivo://innerspace.local" in output and f"{service.url}/jobs" in output
+    code, output = invoke("plan", "hello", "--collection", "nope", "--url", service.url)
+    assert code == 1 and "left out: holds no data collection 'nope'" in output
+    code, output = invoke("run", "hello", "-p", "name=Planned", "--out", str(tmp_path),
+                          "--url", service.url)
+    assert code == 0, output
+    [job_dir] = list(tmp_path.iterdir())
+    assert (job_dir / "greeting.txt").read_text() == "Hello, Planned!\n"
+    pending = httpx.get(f"{service.url}/jobs", params={"PHASE": "PENDING"}).text
+    assert "<uws:jobref " not in pending, "plan leaves no quote jobs behind"

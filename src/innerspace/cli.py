@@ -417,7 +417,9 @@ def _federation(registry: str | None, url: str | None, token: str | None) -> Any
 
 
 def _plan_table(plan: Any) -> Table:
-    table = Table("rank", "data centre", "execution service", "quote", "note")
+    table = Table()
+    for title in ("rank", "data centre", "execution service", "quote", "note"):
+        table.add_column(title, overflow="fold")  # identifiers and URLs are never cut
     for rank, candidate in enumerate(plan.ranked, 1):
         quote = candidate.quote.isoformat(timespec="seconds") if candidate.quote else "?"
         table.add_row(str(rank), escape(candidate.authority), escape(candidate.jobs_url or ""),
