@@ -11,7 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import creation, joblist, regtap, repository, roundtrip, throughput
+from benchmarks import (
+    creation,
+    joblist,
+    planning,
+    regtap,
+    repository,
+    roundtrip,
+    throughput,
+)
 
 
 def main() -> int:
@@ -26,7 +34,8 @@ def main() -> int:
     }
     for name, module in (("1_roundtrip", roundtrip), ("2_creation", creation),
                          ("3_throughput", throughput), ("4_joblist", joblist),
-                         ("5_6_repository", repository), ("7_regtap", regtap)):
+                         ("5_6_repository", repository), ("7_regtap", regtap),
+                         ("8_planning", planning)):
         print(f"==> benchmark {name}", flush=True)
         results[name] = module.run()
         print(json.dumps(results[name], indent=2), flush=True)
