@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Stop the demo service started by `make demo` (the Docker engine keeps running).
+# Stop the demo's services started by `make demo` and its nginx file services (the Docker
+# engine and the OCI registry keep running).
 set -u
 cd "$(dirname "$0")/.."
-PIDFILE=.run/service.pid
 quiet=${1:-}
-if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-    kill "$(cat "$PIDFILE")"
-    for _ in $(seq 1 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done
-    [ -z "$quiet" ] && echo "stopped the innerspace service (pid $(cat "$PIDFILE"))"
-    rm -f "$PIDFILE"
-else
-    [ -z "$quiet" ] && echo "the innerspace service is not running"
-    rm -f "$PIDFILE"
-fi
+stopped=0
+for pidfile in .run/service.pid .run/service-*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        [ -z "$quiet" ] && echo "stopped the innerspace service $(basename "$pidfile" .pid) (pid $pid)"
+        stopped=1
+    fi
+    rm -f "$pidfile"
+done
+for centre in north south; do
+    docker rm -f "innerspace-demo-files-$centre" >/dev/null 2>&1 || true
+done
+[ "$stopped" = 0 ] && [ -z "$quiet" ] && echo "no innerspace demo service was running"
 exit 0

@@ -1,0 +1,1 @@
+"""The survey-summary example app: uses two inner APIs of the data centre it runs in."""
