@@ -162,10 +162,11 @@ def test_planner_ranks_data_centres_and_says_why_others_are_left_out(
     assert lacking.ranked == []
     assert {c.reason for c in lacking.excluded} == {"lacks the inner API http-files"}
 
-    job = federation.run("hello", {"name": "Federation"}, collection="north-sky")
-    assert job.url.startswith(first.url)
-    status = job.wait(timeout=60)
-    assert status.phase == "COMPLETED"
-    assert job.fetch("greeting.txt") == b"Hello, Federation!\n"
+    for centre, sky in ((first, "north-sky"), (second, "south-sky")):
+        job = federation.run("hello", {"name": sky}, collection=sky)
+        assert job.url.startswith(centre.url), "run where the collection is"
+        status = job.wait(timeout=60)
+        assert status.phase == "COMPLETED"
+        assert job.fetch("greeting.txt") == f"Hello, {sky}!\n".encode()
     quotes_left = httpx.get(f"{second.url}/jobs", params={"PHASE": "PENDING"}).text
     assert "<uws:jobref " not in quotes_left, "the other quote jobs were deleted"

@@ -367,8 +367,10 @@ def follow(job: Any) -> JobStatus:
     spinner = Spinner("dots", text=f"job {job.job_id}: submitting")
     with Live(spinner, console=console, transient=True, refresh_per_second=10):
         def show(status: JobStatus) -> None:
+            message = status.info.get("message")
             spinner.update(text=f"job {status.job_id}: [{_phase_style(status.phase)}]"
-                                f"{status.phase}[/]")
+                                f"{status.phase}[/]"
+                                + (f"  {escape(message)}" if message else ""))
             if not sys.stdout.isatty():
                 console.print(f"job {status.job_id}: {status.phase}", highlight=False)
         return job.wait(on_change=show)

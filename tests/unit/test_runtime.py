@@ -170,3 +170,17 @@ def test_services_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         runtime.service("sia2")
     with pytest.raises(KeyError, match="collection 'other'"):
         runtime.data_path("other")
+
+
+def test_base_image_root_filesystem_gets_the_runtime(tmp_path: Path) -> None:
+    from innerspace.apps.base_image import APP_UID, _prepare_rootfs
+
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (tmp_path / "etc/group").write_text("root:x:0:\n")
+    _prepare_rootfs(tmp_path)
+    package = tmp_path / "usr/local/lib/python3.11/dist-packages/innerspace"
+    assert (package / "runtime" / "__init__.py").read_text() == Path(
+        runtime.__file__).read_text()
+    assert f"app:x:{APP_UID}:{APP_UID}" in (tmp_path / "etc/passwd").read_text()
+    assert (tmp_path / "innerspace/results").is_dir()

@@ -105,3 +105,11 @@ def _prepare_rootfs(rootfs: Path) -> None:
         group.write(f"app:x:{APP_UID}:\n")
     for path in ("app", "innerspace/inputs", "innerspace/results"):
         (rootfs / path).mkdir(parents=True, exist_ok=True)
+    # The stdlib-only runtime helper, so that any image built FROM the base can use it (app
+    # images get the builder's own copy on top, which always matches the service).
+    package = rootfs / "usr/local/lib/python3.11/dist-packages/innerspace"
+    (package / "runtime").mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text('"""innerspace, as seen from inside a container."""\n')
+    runtime = Path(__file__).resolve().parents[1] / "runtime"
+    for source in runtime.glob("*.py"):
+        shutil.copy(source, package / "runtime" / source.name)
