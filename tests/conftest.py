@@ -272,7 +272,7 @@ class ProcessService:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "INNERSPACE_PUBLIC_URL": self.url}
+        self.env = {**os.environ, "INNERSPACE_PUBLIC_URL": self.url, "PYTHONFAULTHANDLER": "1"}
         for key, value in settings.items():
             self.env[f"INNERSPACE_{key.upper()}"] = (
                 value if isinstance(value, str) else _json.dumps(value))

@@ -96,7 +96,7 @@ def serve(
     console.print(f"innerspace {innerspace.__version__} on http://{host}:{port}/jobs "
                   f"(data in {settings.data_dir})", highlight=False)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
-                access_log=log_level == "debug")
+                access_log=log_level == "debug", loop=os.environ.get("INNERSPACE_LOOP", "auto"))
 
 
 @app.command("base-image")

@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except CatalogueUnavailable as exc:
             log.warning("the app catalogue is not available yet: %s", exc)
         try:
-            await asyncio.to_thread(registry_sync.sync)
+            await registry_sync.call(registry_sync.sync)
         except Exception:  # the registry must never keep the job service from starting
             log.exception("the registry records could not be built at start-up")
         background = [asyncio.create_task(

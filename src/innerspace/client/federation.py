@@ -71,13 +71,15 @@ def _authority(ivoid: str) -> str:
 class Federation:
     """The data centres a registry knows, seen from a client."""
 
-    def __init__(self, registry_url: str, token: str | None = None) -> None:
+    def __init__(self, registry_url: str, token: str | None = None,
+                 parallel: int = 16) -> None:
         import pyvo
 
         url = registry_url.rstrip("/")
         # Accept a service's base URL as well as its RegTAP endpoint.
         self.registry_url = url if url.endswith("/tap") else f"{url}/registry/tap"
         self.token = token
+        self.parallel = max(1, parallel)  # quote requests in flight at once
         self._tap = pyvo.dal.TAPService(self.registry_url)
 
     def _query(self, adql: str) -> list[dict[str, Any]]:
@@ -151,7 +153,7 @@ class Federation:
             except ClientError as exc:
                 candidate.reason = f"refused: {exc}"
 
-        with ThreadPoolExecutor(max_workers=16) as pool:
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             list(pool.map(quote, [c for c in candidates if c.usable]))
         return Plan(app, candidates)
 

@@ -108,7 +108,10 @@ class Client:
         self.url = (url or os.environ.get("INNERSPACE_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("INNERSPACE_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        # Drop idle connections well before servers do (uvicorn: after 5 s), so that a
+        # request never goes out on a connection the server is closing.
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
+                                  limits=httpx.Limits(keepalive_expiry=2.0))
 
     def close(self) -> None:
         self._http.close()
@@ -127,7 +130,7 @@ class Client:
             try:
                 response = self._http.request(method, path, **kwargs)
                 break
-            except httpx.RemoteProtocolError as exc:
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if attempt + 1 < attempts:
                     continue
                 raise ClientError(f"cannot reach the innerspace service at {self.url}: "

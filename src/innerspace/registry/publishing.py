@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,6 +25,7 @@ from innerspace.registry.store import RecordStore
 from innerspace.uws.routes import get_owner
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PublishingRegistry:
@@ -103,13 +107,17 @@ class RegistrySync:
         self.index = index
         self.endpoints = endpoints
         self._indexed = -1
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        # All registry work (XML building and parsing, the index) happens on one long-lived
+        # thread: lxml ties documents to the thread that made them.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry")
         self.harvesting = threading.Lock()  # one harvest at a time
 
     def sync(self) -> None:
-        """Rebuild changed records, then reload the index if anything changed."""
-        self.registry.refresh()
+        """Rebuild changed records, then reload the index if anything changed. One thread
+        at a time does registry work (records, XML, index)."""
         with self._lock:
+            self.registry.refresh()
             version = self.registry.version
             if version != self._indexed:
                 self.index.load(self.registry.searchable())
@@ -137,6 +145,10 @@ class RegistrySync:
         self.sync()
         return outcome
 
+    async def call(self, work: Callable[[], T]) -> T:
+        """Run `work` on the registry's own thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
+
     async def run(self, interval: float = 10.0, harvest_interval: float = 3600.0) -> None:
         """For the life of the service: sync every `interval`, harvest every
         `harvest_interval` (first at start-up)."""
@@ -145,10 +157,10 @@ class RegistrySync:
         while True:
             try:
                 if self.endpoints and loop.time() >= next_harvest:
-                    await asyncio.to_thread(self.harvest)
+                    await self.call(self.harvest)
                     next_harvest = loop.time() + harvest_interval
                 else:
-                    await asyncio.to_thread(self.sync)
+                    await self.call(self.sync)
             except Exception:
                 log.exception("could not bring the registry up to date")
             await asyncio.sleep(interval)
@@ -161,7 +173,7 @@ router = APIRouter()
              dependencies=[Depends(get_owner)])
 async def refresh_registry(request: Request) -> Response:
     sync: RegistrySync = request.app.state.services.registry_sync
-    await asyncio.to_thread(sync.sync)
+    await sync.call(sync.sync)
     return JSONResponse({"records": len(sync.registry.records()),
                          "searchable": len(sync.registry.searchable())})
 
@@ -171,4 +183,4 @@ async def refresh_registry(request: Request) -> Response:
 async def harvest_registries(request: Request) -> Response:
     sync: RegistrySync = request.app.state.services.registry_sync
     # Harvests run one at a time: a request during one waits for it, then harvests anew.
-    return JSONResponse(await asyncio.to_thread(sync.harvest))
+    return JSONResponse(await sync.call(sync.harvest))
