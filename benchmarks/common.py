@@ -28,6 +28,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None,
+                  timeout: float = 60.0, log: Path | None = None) -> None:
+    """Poll `url` until it answers 200; fail if the process ends or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
+            detail = log.read_text()[-2000:] if log and log.is_file() else ""
+            raise RuntimeError(f"{url} did not come up {detail}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running_service(**env: str) -> Iterator[tuple[str, Path]]:
     """Start `innerspace serve` (uvicorn, one process) and yield (url, data_dir)."""
@@ -41,17 +57,7 @@ def running_service(**env: str) -> Iterator[tuple[str, Path]]:
         env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/availability", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log_text = (data_dir / "service.log").read_text()
-                raise RuntimeError(f"service did not start: {log_text}")
-            time.sleep(0.1)
+        wait_until_up(f"{url}/availability", process, log=data_dir / "service.log")
         yield url, data_dir
     finally:
         process.send_signal(signal.SIGINT)

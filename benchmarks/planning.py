@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import build_examples, free_port, summary
+from benchmarks.common import build_examples, free_port, summary, wait_until_up
 
 CENTRES = 20
 
@@ -35,17 +35,6 @@ def start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
          str(data_dir), "--port", str(port), "--log-level", "warning"],
         env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, url
-
-
-def wait(url: str) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/availability", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
 
 
 def run(rounds: int = 10) -> dict[str, Any]:
@@ -65,13 +54,13 @@ def run(rounds: int = 10) -> dict[str, Any]:
                                  {"INNERSPACE_DATACENTRE": json.dumps(centre)})
             processes.append(process)
             urls.append(url)
-        for url in urls:
-            wait(url)
+        for url, process in zip(urls, processes, strict=True):
+            wait_until_up(f"{url}/availability", process)
         registry_process, registry = start(root / "registry", {
             "INNERSPACE_DATACENTRE": json.dumps({"authority": "ivo://federation.example"}),
             "INNERSPACE_HARVEST": json.dumps([f"{u}/registry/oai" for u in urls])})
         processes.append(registry_process)
-        wait(registry)
+        wait_until_up(f"{registry}/availability", registry_process)
         harvest = httpx.post(f"{registry}/registry/harvest", timeout=300).json()
         assert all(isinstance(n, int) for n in harvest.values()), harvest
         federation = Federation(registry)
@@ -80,16 +69,12 @@ def run(rounds: int = 10) -> dict[str, Any]:
             start_time = time.perf_counter()
             last = federation.plan("hello", name="bench")
             timings.append(time.perf_counter() - start_time)
-            for candidate in last.candidates:
-                if candidate.job is not None:
-                    candidate.job.delete()
+            last.discard()
         assert last is not None and len(last.ranked) == CENTRES + 1, [
             (c.authority, c.reason) for c in last.candidates]
         chosen = federation.plan("hello", collection="survey-07")
         assert [c.authority for c in chosen.ranked] == ["ivo://dc07.example"]
-        for candidate in chosen.candidates:
-            if candidate.job is not None:
-                candidate.job.delete()
+        chosen.discard()
     finally:
         for process in processes:
             process.send_signal(signal.SIGINT)

@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import free_port, summary  # noqa: E402
+from benchmarks.common import free_port, summary, wait_until_up  # noqa: E402
 
 NS = ('xmlns:ri="http://www.ivoa.net/xml/RegistryInterface/v1.0" '
       'xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0" '
@@ -192,16 +190,7 @@ def run(count: int = 10_000, repeats: int = 20) -> dict[str, Any]:
         cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/registry/tap"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/availability", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the RegTAP service did not start")
-            time.sleep(0.1)
+        wait_until_up(f"{url}/availability", process)
         registry.choose_RegTAP_service(url)
         registry.regtap.get_RegTAP_service().get_tap_capability()  # cached by pyvo
         searches: dict[str, Any] = {}

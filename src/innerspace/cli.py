@@ -29,6 +29,10 @@ UrlOption = Annotated[str | None, typer.Option(
     "--url", envvar="INNERSPACE_URL", help="service URL [default: http://127.0.0.1:8000]")]
 TokenOption = Annotated[str | None, typer.Option(
     "--token", envvar="INNERSPACE_TOKEN", help="bearer token", show_default=False)]
+AppArgument = Annotated[str, typer.Argument(metavar="APP", help="name or name:version")]
+ParamOption = Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")]
+FileOption = Annotated[list[str] | None, typer.Option("--file", help="key=PATH to upload")]
+CollectionOption = Annotated[str | None, typer.Option(help="the data collection you need")]
 RegistryOption = Annotated[str | None, typer.Option(
     "--registry", help="an OCI registry URL instead of the configured repository")]
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -378,10 +382,9 @@ def follow(job: Any) -> JobStatus:
 
 @app.command()
 def submit(
-    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
-    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
-    file: Annotated[list[str] | None, typer.Option("--file", help="key=PATH to upload")
-                    ] = None,
+    app_ref: AppArgument,
+    param: ParamOption = None,
+    file: FileOption = None,
     wait: Annotated[bool, typer.Option(help="wait for the job to end")] = False,
     hold: Annotated[bool, typer.Option(help="create the job PENDING, do not run it")] = False,
     url: UrlOption = None,
@@ -434,10 +437,9 @@ def _plan_table(plan: Any) -> Table:
 
 @app.command()
 def plan(
-    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
-    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
-    collection: Annotated[str | None, typer.Option(help="the data collection you need")
-                          ] = None,
+    app_ref: AppArgument,
+    param: ParamOption = None,
+    collection: CollectionOption = None,
     registry: RegistryUrlOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -448,9 +450,7 @@ def plan(
         result = federation.plan(app_ref, _pairs(param, "-p"), collection=collection)
     except ClientError as exc:
         fail(str(exc))
-    for candidate in result.candidates:  # a plan only looks: drop the quote jobs
-        if candidate.job is not None:
-            candidate.job.delete()
+    result.discard()
     console.print(_plan_table(result))
     if not result.ranked:
         raise typer.Exit(1)
@@ -458,14 +458,12 @@ def plan(
 
 @app.command()
 def run(
-    app_ref: Annotated[str, typer.Argument(metavar="APP", help="name or name:version")],
-    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="key=value")] = None,
-    file: Annotated[list[str] | None, typer.Option("--file", help="key=PATH to upload")
-                    ] = None,
+    app_ref: AppArgument,
+    param: ParamOption = None,
+    file: FileOption = None,
     at: Annotated[str | None, typer.Option(help="run at this data centre (its authority)")
                   ] = None,
-    collection: Annotated[str | None, typer.Option(help="the data collection you need")
-                          ] = None,
+    collection: CollectionOption = None,
     out: Annotated[Path, typer.Option(help="where results go")] = Path("results"),
     registry: RegistryUrlOption = None,
     url: UrlOption = None,

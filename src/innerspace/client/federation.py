@@ -57,6 +57,12 @@ class Plan:
     def excluded(self) -> list[Candidate]:
         return [c for c in self.candidates if not c.usable]
 
+    def discard(self, keep: Candidate | None = None) -> None:
+        """Delete the PENDING quote jobs (all but `keep`'s): a plan only looks."""
+        for candidate in self.candidates:
+            if candidate.job is not None and candidate is not keep:
+                candidate.job.delete()
+
     @property
     def best(self) -> Candidate | None:
         ranked = self.ranked
@@ -177,9 +183,7 @@ class Federation:
         if at:
             wanted = at if at.startswith("ivo://") else f"ivo://{at}"
             ranked = [c for c in ranked if c.authority == wanted.lower()]
-        for candidate in plan.candidates:
-            if candidate.job is not None and (not ranked or candidate is not ranked[0]):
-                candidate.job.delete()
+        plan.discard(keep=ranked[0] if ranked else None)
         if not ranked:
             reasons = "; ".join(f"{c.authority}: {c.reason}" for c in plan.excluded)
             raise ClientError(f"no data centre can run {app}" + (f" ({reasons})"
