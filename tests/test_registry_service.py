@@ -12,7 +12,7 @@ import pytest
 import pyvo
 from sickle import Sickle
 
-from tests.conftest import LiveService, ProcessService
+from tests.conftest import ROOT, LiveService, ProcessService
 
 UWS_ID = "ivo://ivoa.net/std/uws#rest-1.1"
 
@@ -132,3 +132,41 @@ def test_live_documents_validate(centres: Any, tmp_path: Path, xml_schemas: Any)
     for path in ("/capabilities", "/availability"):
         xml_schemas.validate(httpx.get(f"{first.url}{path}").content)
 
+
+def test_planner_ranks_data_centres_and_says_why_others_are_left_out(
+        centres: Any, build_app: Any) -> None:
+    from innerspace.client.federation import Federation
+
+    build_app(ROOT / "tests" / "apps" / "inner-probe")
+    first, second = centres
+    httpx.post(f"{first.url}/registry/refresh").raise_for_status()
+    httpx.post(f"{second.url}/registry/harvest").raise_for_status()
+    federation = Federation(second.url)  # the federation's registry: South harvests North
+
+    plan = federation.plan("hello", name="Plan")
+    assert {c.authority for c in plan.ranked} == {"ivo://north.example", "ivo://south.example"}, [
+        (c.authority, c.reason) for c in plan.candidates]
+    assert all(c.quote is not None for c in plan.ranked)
+    for candidate in plan.candidates:
+        assert candidate.job is not None and candidate.job.phase == "PENDING"
+        candidate.job.delete()
+
+    by_collection = federation.plan("hello", collection="south-sky")
+    assert [c.authority for c in by_collection.ranked] == ["ivo://south.example"]
+    [left_out] = by_collection.excluded
+    assert left_out.authority == "ivo://north.example"
+    assert left_out.reason == "holds no data collection 'south-sky'"
+    by_collection.ranked[0].job.delete()
+
+    lacking = federation.plan("inner-probe")
+    assert lacking.ranked == []
+    assert {c.reason for c in lacking.excluded} == {"lacks the inner API http-files"}
+
+    for centre, sky in ((first, "north-sky"), (second, "south-sky")):
+        job = federation.run("hello", {"name": sky}, collection=sky)
+        assert job.url.startswith(centre.url), "run where the collection is"
+        status = job.wait(timeout=60)
+        assert status.phase == "COMPLETED"
+        assert job.fetch("greeting.txt") == f"Hello, {sky}!\n".encode()
+    quotes_left = httpx.get(f"{second.url}/jobs", params={"PHASE": "PENDING"}).text
+    assert "<uws:jobref " not in quotes_left, "the other quote jobs were deleted"

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
+from astropy.io.votable import writeto
 from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -966,19 +967,10 @@ def _column_kind(values: list[Any], meta: Column | None) -> str:
     return "timestamp" if meta is not None and meta.type == "timestamp" else "string"
 
 
-_VOTABLE_WRITER = threading.Lock()
-
-
 def votable_document(result: QueryResult, query: str, serialization: str = "tabledata"
                      ) -> bytes:
     """The result as a TAP VOTable: QUERY_STATUS OK before the table, OVERFLOW after it
-    when MAXREC cut the result short. One at a time: astropy's VOTable writer (a C
-    extension) corrupted memory when run from several threads at once."""
-    with _VOTABLE_WRITER:
-        return _votable_document(result, query, serialization)
-
-
-def _votable_document(result: QueryResult, query: str, serialization: str) -> bytes:
+    when MAXREC cut the result short."""
     votable = VOTableFile()
     resource = Resource(type="results")
     votable.resources.append(resource)
@@ -1024,7 +1016,12 @@ def _votable_document(result: QueryResult, query: str, serialization: str) -> by
             table.array[f"c{position}"] = values
             table.array.mask[f"c{position}"] = mask
     buffer = io.BytesIO()
-    votable.to_xml(buffer, tabledata_format=serialization)
+    # Not VOTableFile.to_xml: for TABLEDATA it uses astropy's C row writer
+    # (astropy.io.votable.tablewriter), which writes its NUL terminator one byte past its
+    # row buffer whenever a row's XML is exactly a power of two (256, 512, ...) bytes long.
+    # That corrupted the heap, and the service died later at random (SIGSEGV, "free():
+    # invalid pointer"). writeto(), astropy's public writer, uses its Python row writer.
+    writeto(votable, buffer, tabledata_format=serialization)
     body = buffer.getvalue()
     if result.overflow:
         end = body.rindex(b"</RESOURCE>")
