@@ -56,7 +56,8 @@ else
     fi
     is_root || die "the Docker engine is not running and only root can start it here"
     say "starting dockerd in the background (log: $RUN/dockerd.log)"
-    setsid dockerd >"$RUN/dockerd.log" 2>&1 < /dev/null &
+    # --no-new-privileges: the Swarm engine cannot ask for it per service on Docker 20.10.
+    setsid dockerd --no-new-privileges >"$RUN/dockerd.log" 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         sleep 1

@@ -141,14 +141,22 @@ class LiveService:
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 
+@pytest.fixture(scope="module")
+def engine_settings() -> dict[str, Any]:
+    """Settings every service of a module starts with; a module overrides this fixture to
+    run its tests on another engine (the UWS conformance tests run on Swarm too)."""
+    return {}
+
+
 @pytest.fixture
-def make_service(tmp_path_factory: pytest.TempPathFactory,
-                 example_apps: dict[str, str]) -> Iterator[Callable[..., LiveService]]:
+def make_service(tmp_path_factory: pytest.TempPathFactory, example_apps: dict[str, str],
+                 engine_settings: dict[str, Any]) -> Iterator[Callable[..., LiveService]]:
     """Start services with chosen settings; all are stopped after the test."""
     started: list[LiveService] = []
 
     def make(data_dir: Path | None = None, **settings: Any) -> LiveService:
-        service = LiveService(data_dir or tmp_path_factory.mktemp("data"), **settings)
+        service = LiveService(data_dir or tmp_path_factory.mktemp("data"),
+                              **{**engine_settings, **settings})
         started.append(service.start())
         return service
 
@@ -158,10 +166,10 @@ def make_service(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory,
-            example_apps: dict[str, str]) -> Iterator[LiveService]:
+def service(tmp_path_factory: pytest.TempPathFactory, example_apps: dict[str, str],
+            engine_settings: dict[str, Any]) -> Iterator[LiveService]:
     """One default service (anonymous access, embedded defaults) shared by a module."""
-    live = LiveService(tmp_path_factory.mktemp("data")).start()
+    live = LiveService(tmp_path_factory.mktemp("data"), **engine_settings).start()
     yield live
     live.stop()
 
@@ -313,3 +321,88 @@ class ProcessService:
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+# -- a two-node Docker Swarm -------------------------------------------------------------
+
+class SwarmCluster:
+    """The host engine as Swarm manager plus a second engine in a network namespace
+    (scripts/swarm-node.sh), as a worker. Images built here are copied to the worker."""
+
+    def __init__(self, manager: Any, worker: Any) -> None:
+        self.manager = manager
+        self.worker = worker
+        self.manager_node = manager.info()["Swarm"]["NodeID"]
+        self.worker_node = worker.info()["Swarm"]["NodeID"]
+        self._copied: set[str] = set()
+
+    @staticmethod
+    def node_script(*args: str) -> None:
+        import subprocess
+
+        subprocess.run(["bash", str(ROOT / "scripts" / "swarm-node.sh"), *args], check=True,
+                       capture_output=True, text=True, timeout=180)
+
+    def copy_image(self, image_id: str) -> None:
+        """A local image onto the worker (no registry: the image id stays the same)."""
+        if image_id in self._copied:
+            return
+        data = self.manager.images.get(image_id).save(named=True)
+        self.worker.images.load(b"".join(data))
+        self._copied.add(image_id)
+
+    def node_of(self, job_id: str) -> str | None:
+        """The node a job's task was placed on (while its service exists)."""
+        tasks = self.manager.api.tasks(filters={"label": f"org.innerspace.job={job_id}"})
+        if not tasks:
+            services = self.manager.api.services(filters={"name": f"innerspace-job-{job_id}"})
+            if not services:
+                return None
+            tasks = self.manager.api.tasks(filters={"service": services[0]["ID"]})
+        placed = [t.get("NodeID") for t in tasks if t.get("NodeID")]
+        return placed[-1] if placed else None
+
+    def worker_containers(self, job_id: str) -> list[dict[str, Any]]:
+        # The low-level list: the high-level one inspects each container and fails on one
+        # that goes away meanwhile.
+        return list(self.worker.api.containers(
+            all=True, filters={"label": f"org.innerspace.job={job_id}"}))
+
+    def settings(self, **swarm: Any) -> dict[str, Any]:
+        return {"engine": "swarm", "swarm": {"poll_interval": 0.1, "stop_grace": 1, **swarm}}
+
+
+@pytest.fixture(scope="session")
+def swarm_cluster(docker_client: Any, example_apps: dict[str, str]) -> Iterator[SwarmCluster]:
+    """A real two-node swarm on this machine; set up once, taken down after the session
+    (the host engine leaves the swarm again if it was not in one before)."""
+    import shutil
+
+    import docker
+
+    if os.geteuid() != 0 or not (shutil.which("nsenter") and shutil.which("ip")):
+        pytest.skip("a second Docker engine in a network namespace needs root, ip and nsenter")
+    was_in_swarm = docker_client.info()["Swarm"]["LocalNodeState"] == "active"
+    SwarmCluster.node_script("up")
+    worker = docker.DockerClient(base_url=f"unix://{ROOT}/.run/swarm/isnode2/docker.sock",
+                                 timeout=120)
+    cluster = SwarmCluster(docker_client, worker)
+    docker_client.api.update_node(cluster.manager_node, **_labelled(docker_client,
+                                                                  cluster.manager_node))
+    for image in example_apps.values():
+        cluster.copy_image(image)
+    yield cluster
+    for service in docker_client.api.services(filters={"label": "org.innerspace.role"}):
+        docker_client.api.remove_service(service["ID"])
+    SwarmCluster.node_script("down")
+    if not was_in_swarm:
+        docker_client.swarm.leave(force=True)
+    else:
+        docker_client.api.remove_node(cluster.worker_node, force=True)
+
+
+def _labelled(client: Any, node_id: str) -> dict[str, Any]:
+    node = client.api.inspect_node(node_id)
+    spec = node["Spec"]
+    spec.setdefault("Labels", {})["org.innerspace.node"] = "manager"
+    return {"version": node["Version"]["Index"], "node_spec": spec}

@@ -38,6 +38,14 @@ pytestmark = pytest.mark.docker
 UWS_STANDARD_ID = "ivo://ivoa.net/std/UWS#rest-1.1"
 
 
+@pytest.fixture(scope="module", params=["docker", "swarm"])
+def engine_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs on the local engine and on a two-node Swarm."""
+    if request.param == "docker":
+        return {}
+    return dict(request.getfixturevalue("swarm_cluster").settings())
+
+
 @pytest.fixture
 def client(service: LiveService, xml_schemas: Any) -> Iterator[UWSClient]:
     with UWSClient(service, xml_schemas) as uws_client:

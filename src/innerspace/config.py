@@ -118,6 +118,28 @@ class Repository(BaseModel):
         return [f"{self.host}/{self.namespace}/"] if self.url else []
 
 
+class Swarm(BaseModel):
+    """The Docker Swarm engine's own settings (used when engine = "swarm")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    constraints: list[str] = Field(
+        default_factory=list,
+        description="placement constraints for every job, e.g. node.labels.innerspace==jobs")
+    stage_image: str = Field(DEFAULT_BASE_IMAGE,
+                             description="an image with python3 for the stage server")
+    stage_size: int = Field(parse_memory("1G"), gt=0,
+                            description="bytes of inputs plus results a job may stage")
+    stop_grace: float = Field(5.0, ge=0, description="seconds between SIGTERM and SIGKILL")
+    poll_interval: float = Field(0.25, gt=0, le=10,
+                                 description="seconds between looks at the jobs' tasks")
+
+    @field_validator("stage_size", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> int:
+        return parse_memory(value)
+
+
 class Settings(BaseSettings):
     """All settings. Load with `load_settings()`."""
 
@@ -127,7 +149,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     public_url: str | None = Field(None, description="external base URL; default from requests")
-    engine: str = Field("docker", description="where containers run")
+    engine: str = Field("docker", description="where containers run: docker or swarm")
     docker_host: str | None = Field(None, description="Docker endpoint; default from DOCKER_HOST")
     base_image: str = DEFAULT_BASE_IMAGE
     app_image_prefix: str = "innerspace-app/"
@@ -142,6 +164,7 @@ class Settings(BaseSettings):
                                description="OAI-PMH endpoints of other data centres to index")
     harvest_interval: float = Field(3600.0, ge=10, description="seconds between harvests")
     sandbox: Sandbox = Field(default_factory=Sandbox)
+    swarm: Swarm = Field(default_factory=Swarm)
 
     @field_validator("tokens", mode="before")
     @classmethod

@@ -70,8 +70,9 @@ def build_catalogue(settings: Settings, engine: Engine) -> AppCatalogue:
         return RegistryCatalogue(client, repository.namespace, repository.allowed_prefixes,
                                  ttl=repository.cache_ttl)
     from innerspace.engines.docker import DockerEngine
+    from innerspace.engines.swarm import SwarmEngine
 
-    if isinstance(engine, DockerEngine):
+    if isinstance(engine, DockerEngine | SwarmEngine):  # the images on this (manager) engine
         return LocalEngineCatalogue(engine.client)
     raise ValueError(f"engine {engine.name!r} needs a repository (set repository.url)")
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, store, engine, catalogue, runner,
             JobService(settings, store, catalogue, runner, notifier), datetime.now(UTC),
             registry, regtap, registry_sync)
+        await engine.open()
         await runner.start()
         try:
             await asyncio.to_thread(catalogue.refresh)

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from innerspace.config import Settings
     from innerspace.engines.base import Engine
 
-ENGINE_NAMES = ("docker",)
+ENGINE_NAMES = ("docker", "swarm")
 
 
 def create_engine(settings: Settings) -> Engine:
@@ -17,4 +17,8 @@ def create_engine(settings: Settings) -> Engine:
         from innerspace.engines.docker import DockerEngine
 
         return DockerEngine.from_settings(settings)
+    if settings.engine == "swarm":
+        from innerspace.engines.swarm import SwarmEngine
+
+        return SwarmEngine.from_settings(settings)
     raise ValueError(f"unknown engine {settings.engine!r}; known: {', '.join(ENGINE_NAMES)}")

@@ -118,5 +118,9 @@ class Engine(ABC):
     async def check(self) -> str | None:
         """None when the engine is usable, else why not (for VOSI availability)."""
 
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Get ready before the first job (create networks, helper services); raise
+        EngineError saying what is missing when the engine cannot be used."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and threads."""

@@ -128,7 +128,7 @@ class DockerEngine(Engine):
         except NotFound:
             pass
         except APIError as exc:
-            raise EngineError(f"cannot inspect image {image}: {_explain(exc)}") from exc
+            raise EngineError(f"cannot inspect image {image}: {explain(exc)}") from exc
         loop = asyncio.get_running_loop()
 
         def report(text: str) -> None:
@@ -157,9 +157,9 @@ class DockerEngine(Engine):
                            f"{total / 1e6:.0f} MB")
                     last = now
         except NotFound as exc:
-            raise EngineError(f"image {image} is not in its registry: {_explain(exc)}") from exc
+            raise EngineError(f"image {image} is not in its registry: {explain(exc)}") from exc
         except APIError as exc:
-            raise EngineError(f"pulling {image} failed: {_explain(exc)}") from exc
+            raise EngineError(f"pulling {image} failed: {explain(exc)}") from exc
         report("image pulled")
 
     @staticmethod
@@ -183,7 +183,7 @@ class DockerEngine(Engine):
                 await self._call(self._ensure_network, spec.network)
             except APIError as exc:
                 raise EngineError(f"cannot create the inner network {spec.network}: "
-                                  f"{_explain(exc)}") from exc
+                                  f"{explain(exc)}") from exc
         try:
             created = await self._call(
                 self._api.create_container,
@@ -199,7 +199,7 @@ class DockerEngine(Engine):
         except ImageNotFound as exc:
             raise EngineError(f"image {spec.image} is not on the engine") from exc
         except APIError as exc:
-            raise EngineError(f"the engine refused the container: {_explain(exc)}") from exc
+            raise EngineError(f"the engine refused the container: {explain(exc)}") from exc
         except DockerException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
         handle = str(created["Id"])
@@ -208,7 +208,7 @@ class DockerEngine(Engine):
         except (APIError, EngineError) as exc:
             with contextlib.suppress(Exception):
                 await self.remove(handle)
-            detail = _explain(exc) if isinstance(exc, APIError) else str(exc)
+            detail = explain(exc) if isinstance(exc, APIError) else str(exc)
             raise EngineError(f"the container did not start: {detail}") from exc
         return handle
 
@@ -263,7 +263,7 @@ class DockerEngine(Engine):
                 await self._call(self._api.kill, handle)
             except APIError as exc:
                 if exc.response is None or exc.response.status_code != 409:  # not running
-                    raise EngineError(f"could not stop the container: {_explain(exc)}") from exc
+                    raise EngineError(f"could not stop the container: {explain(exc)}") from exc
 
     async def collect_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
         await self._call(self._write_logs, handle, stdout, stderr)
@@ -285,7 +285,7 @@ class DockerEngine(Engine):
                 await self._call(self._api.remove_container, handle, force=True, v=True)
             except APIError as exc:
                 if exc.response is None or exc.response.status_code != 409:  # already going
-                    raise EngineError(f"could not remove the container: {_explain(exc)}"
+                    raise EngineError(f"could not remove the container: {explain(exc)}"
                                       ) from exc
 
     async def find_jobs(self, service_id: str) -> list[Found]:
@@ -308,5 +308,5 @@ class DockerEngine(Engine):
         self._client.close()
 
 
-def _explain(exc: APIError) -> str:
+def explain(exc: APIError) -> str:
     return str(getattr(exc, "explanation", None) or exc)

@@ -1,0 +1,157 @@
+"""The staging wrapper inside a cluster job's container: fetch the job's files from the
+stage server into /innerspace (a tmpfs), run the app's command, send every result back, and
+exit with the app's own status.
+
+Stdlib only, run by the image's python3 as the sandbox user. The app sees exactly the
+runtime contract of the local engine (docs/runtime.md); only this wrapper knows the stage
+server. Messages go to stderr prefixed "innerspace-stage:"; a staging failure exits with
+status 75 (EX_TEMPFAIL) after saying what failed.
+
+    python3 job.py -- ARGV...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(os.environ.get("INNERSPACE_ROOT", "/innerspace"))
+STAGING_FAILED = 75
+ATTEMPTS = 9  # about 50 s: long enough for a restarting service's stage server
+CHUNK = 1 << 20
+
+
+def say(text: str) -> None:
+    sys.stderr.write(f"innerspace-stage: {text}\n")
+    sys.stderr.flush()
+
+
+def request(url: str, token: str, method: str = "GET", body: object = None,
+            length: int | None = None) -> urllib.request.Request:
+    headers = {"Authorization": f"Bearer {token}"}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    return urllib.request.Request(url, data=body, headers=headers,  # type: ignore[arg-type]
+                                  method=method)
+
+
+def with_retries(what: str, action: object) -> object:
+    """The stage server may still be starting, or the overlay network still settling."""
+    delay = 0.2
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return action()  # type: ignore[operator]
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == ATTEMPTS:
+                raise
+        except OSError:
+            if attempt == ATTEMPTS:
+                raise
+        say(f"{what}: retrying")
+        time.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+def fetch_inputs(base: str, token: str) -> None:
+    def listing() -> list[dict[str, object]]:
+        with urllib.request.urlopen(request(f"{base}/files", token), timeout=30) as answer:
+            return list(json.load(answer)["files"])
+
+    for item in with_retries("listing the job's files", listing):  # type: ignore[union-attr]
+        relative = str(item["path"])
+        target = ROOT / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        def download(relative: str = relative, target: Path = target) -> None:
+            url = f"{base}/files/{quote(relative)}"
+            with urllib.request.urlopen(request(url, token), timeout=60) as answer, \
+                    target.open("wb") as stream:
+                while chunk := answer.read(CHUNK):
+                    stream.write(chunk)
+
+        with_retries(f"fetching {relative}", download)
+        target.chmod(0o444)
+    (ROOT / "inputs").chmod(0o555)  # read-only, as the local engine mounts them
+
+
+def result_files(results: Path) -> list[Path]:
+    """Regular files under results, symlinks left out (they could point anywhere)."""
+    found = []
+    for directory, subdirs, names in os.walk(results):
+        subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+        for name in names:
+            path = Path(directory, name)
+            if path.is_file() and not path.is_symlink():
+                found.append(path)
+    return sorted(found)
+
+
+def send_results(base: str, token: str, results: Path) -> None:
+    for path in result_files(results):
+        relative = path.relative_to(results).as_posix()
+
+        def upload(path: Path = path, relative: str = relative) -> None:
+            size = path.stat().st_size
+            with path.open("rb") as stream:
+                url = f"{base}/results/{quote(relative)}"
+                with urllib.request.urlopen(request(url, token, "PUT", stream, size),
+                                            timeout=300):
+                    pass
+
+        try:
+            with_retries(f"sending {relative}", upload)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace").strip()
+            raise OSError(f"the result {relative} was refused: {detail or exc.code}") from exc
+
+
+def run(argv: list[str]) -> int:
+    child = subprocess.Popen(argv)
+
+    def forward(signum: int, _: object) -> None:
+        child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, forward)
+    return child.wait()
+
+
+def main() -> int:
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    base = os.environ["INNERSPACE_STAGE_URL"]
+    token = os.environ.pop("INNERSPACE_STAGE_TOKEN")
+    results = ROOT / "results"
+    try:
+        (ROOT / "inputs").mkdir(parents=True, exist_ok=True)
+        results.mkdir(exist_ok=True)
+        fetch_inputs(base, token)
+    except (OSError, ValueError, KeyError) as exc:
+        say(f"could not fetch the job's inputs: {exc}")
+        return STAGING_FAILED
+    if not argv:
+        say("no command to run")
+        return STAGING_FAILED
+    try:
+        status = run(argv)
+    except OSError as exc:
+        say(f"could not start {argv[0]}: {exc}")
+        return 127
+    try:
+        send_results(base, token, results)
+    except OSError as exc:
+        say(f"could not send the results back: {exc}")
+        return STAGING_FAILED
+    return status if status >= 0 else 128 - status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
