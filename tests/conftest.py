@@ -392,8 +392,9 @@ def swarm_cluster(docker_client: Any, example_apps: dict[str, str]) -> Iterator[
     for image in example_apps.values():
         cluster.copy_image(image)
     yield cluster
-    for service in docker_client.api.services(filters={"label": "org.innerspace.role"}):
-        docker_client.api.remove_service(service["ID"])
+    from innerspace.engines.swarm import remove_swarm_objects
+
+    remove_swarm_objects(docker_client)
     SwarmCluster.node_script("down")
     if not was_in_swarm:
         docker_client.swarm.leave(force=True)

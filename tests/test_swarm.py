@@ -282,3 +282,34 @@ def test_engine_refuses_a_docker_engine_that_is_not_a_manager(
             asyncio.run(engine.open())
     finally:
         asyncio.run(engine.close())
+
+
+def test_log_followers_end_with_their_jobs(
+        swarm_cluster: SwarmCluster, make_service: Callable[..., LiveService]) -> None:
+    """A Swarm log stream does not end when its task does; the engine must shut each one
+    down, or every finished job would keep a thread blocked (and, once the threads run out,
+    stop progress reports)."""
+    import sys
+    import threading
+
+    live = swarm_service(make_service, swarm_cluster, limits={"max_running_jobs": 1},
+                         swarm={"constraints": [ON_MANAGER]})
+    with live.client() as http:
+        for i in range(12):
+            url = create(http, {"app": "hello", "name": f"f{i}", "PHASE": "RUN"})
+            assert phase_of(wait_final(http, url)) == "COMPLETED"
+
+    def following() -> list[str]:
+        frames = sys._current_frames()
+        busy = []
+        for thread in threading.enumerate():
+            frame = frames.get(thread.ident or 0)
+            names = []
+            while frame is not None:
+                names.append(frame.f_code.co_name)
+                frame = frame.f_back
+            if thread.name.startswith("swarm-logs") and "follow" in names:
+                busy.append(thread.name)
+        return busy
+
+    wait_until(lambda: not following(), 10, "log followers to end")

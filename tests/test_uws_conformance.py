@@ -3,6 +3,7 @@
 Every XML document the tests receive (job list, job, parameters, results, VOSI, and what
 pyvo fetches) is validated against the IVOA schemas on arrival (tests/uwsclient.py). Jobs run
 the `hello` example app with small delays; `fits-stats` covers file uploads and failures.
+Every test runs twice: on the local Docker engine and on a real two-node Docker Swarm.
 """
 
 from __future__ import annotations

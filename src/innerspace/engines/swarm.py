@@ -48,6 +48,7 @@ from docker.types import (
     TaskTemplate,
 )
 from requests.exceptions import RequestException
+from urllib3.exceptions import ProtocolError
 
 from innerspace.config import Settings
 from innerspace.config import Swarm as SwarmSettings
@@ -106,6 +107,8 @@ class SwarmEngine(Engine):
         self._wake = asyncio.Event()
         self._closed = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="swarm")
+        self._followers = ThreadPoolExecutor(max_workers=threads,
+                                             thread_name_prefix="swarm-logs")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SwarmEngine:
@@ -448,22 +451,26 @@ class SwarmEngine(Engine):
             response_box.append(response)
             self._api._raise_for_status(response)
             pending = b""
-            for chunk in self._api._multiplexed_response_stream_helper(response):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    loop.call_soon_threadsafe(on_line, line.decode("utf-8", "replace"))
-                if self._closed.is_set():
-                    return
+            try:
+                for chunk in self._api._multiplexed_response_stream_helper(response):
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        loop.call_soon_threadsafe(on_line, line.decode("utf-8", "replace"))
+                    if self._closed.is_set():
+                        return
+            except (ProtocolError, OSError):
+                return  # the stream was shut down: the job has ended
 
         try:
-            await self._call(follow)
+            # Followers have threads of their own: a stream that outlives its job must
+            # never hold up the calls that start, watch and stop jobs.
+            await asyncio.get_running_loop().run_in_executor(self._followers, follow)
         except asyncio.CancelledError:
             # A Swarm log stream does not end with the task. Shut its socket down, which
             # wakes the reading thread (closing the response would wait for that thread).
             for response in response_box:
-                with contextlib.suppress(Exception):
-                    self._api._get_raw_response_socket(response).shutdown(socket.SHUT_RDWR)
+                _shut_down(response)
             raise
         except (NotFound, APIError, EngineError, RequestException, OSError):
             return
@@ -540,6 +547,7 @@ class SwarmEngine(Engine):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poller
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._followers.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
 
@@ -554,6 +562,38 @@ def stage_secret(data_dir: Path) -> bytes:
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32) + "\n")
         return bytes.fromhex(path.read_text().strip())
+
+
+def remove_swarm_objects(client: docker.DockerClient, service_id: str | None = None) -> None:
+    """Remove what innerspace made on a swarm (job services, stage servers, staging
+    networks), of one service or of all; for taking an installation or a test down."""
+    selector = f"{SERVICE_LABEL}={service_id}" if service_id else ROLE_LABEL
+    for service in client.api.services(filters={"label": selector}):
+        with contextlib.suppress(NotFound):
+            client.api.remove_service(service["ID"])
+    networks = client.api.networks(filters={"label": f"{ROLE_LABEL}=network"})
+    if service_id:
+        networks = [n for n in networks if n["Name"].endswith(service_id[:12])]
+    deadline = time.monotonic() + 30
+    for network in networks:
+        while True:
+            try:
+                client.api.remove_network(network["Id"])
+                break
+            except NotFound:
+                break
+            except APIError:  # its tasks are still detaching
+                if time.monotonic() > deadline:
+                    log.warning("network %s is still in use", network["Name"])
+                    break
+                time.sleep(0.5)
+
+
+def _shut_down(response: Any) -> None:
+    """Shut the socket under a streaming response down, from any thread."""
+    with contextlib.suppress(AttributeError, OSError):
+        stream = response.raw._fp.fp.raw  # a socket.SocketIO over the engine's socket
+        getattr(stream, "_sock", stream).shutdown(socket.SHUT_RDWR)
 
 
 def _node_name(node: dict[str, Any]) -> str:
