@@ -10,14 +10,17 @@
 #   scripts/swarm-node.sh down    leave the swarm, stop the engine, remove namespace and veth
 #
 # Settings (environment): NODE (isnode2), HOST_ADDR (10.251.0.1), NODE_ADDR (10.251.0.2),
-# NODE_ROOT (.run/swarm/$NODE). The node's socket is $NODE_ROOT/docker.sock.
+# NODE_ROOT (.run/swarm/$NODE, the engine's data and log), NODE_RUN (/run/innerspace/$NODE,
+# its sockets: short paths, as a Unix socket path may not exceed 107 bytes).
+# The node's Docker socket is $NODE_RUN/docker.sock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE=${NODE:-isnode2}
 HOST_ADDR=${HOST_ADDR:-10.251.0.1}
 NODE_ADDR=${NODE_ADDR:-10.251.0.2}
 NODE_ROOT=${NODE_ROOT:-$(pwd)/.run/swarm/$NODE}
-SOCK="$NODE_ROOT/docker.sock"
+NODE_RUN=${NODE_RUN:-/run/innerspace/$NODE}
+SOCK="$NODE_RUN/docker.sock"
 NETNS=/var/run/netns/$NODE
 HOST_VETH="${NODE:0:9}h"
 NODE_VETH="${NODE:0:9}n"
@@ -46,12 +49,12 @@ engine_start() {
         say "engine $NODE is running"
         return
     fi
-    mkdir -p "$NODE_ROOT/data" "$NODE_ROOT/exec"
+    mkdir -p "$NODE_ROOT/data" "$NODE_RUN/exec"
     say "starting engine $NODE (log: $NODE_ROOT/dockerd.log)"
     # nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then cannot find
     # the devices cgroup. No bridge and no iptables: the node lives on overlay networks.
     nsenter --net="$NETNS" setsid dockerd --data-root "$NODE_ROOT/data" \
-        --exec-root "$NODE_ROOT/exec" --pidfile "$NODE_ROOT/dockerd.pid" -H "unix://$SOCK" \
+        --exec-root "$NODE_RUN/exec" --pidfile "$NODE_RUN/dockerd.pid" -H "unix://$SOCK" \
         --bridge none --iptables=false --no-new-privileges \
         >"$NODE_ROOT/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 1 60); do
@@ -64,7 +67,7 @@ engine_start() {
 
 engine_stop() {
     local pid
-    pid=$(cat "$NODE_ROOT/dockerd.pid" 2>/dev/null || true)
+    pid=$(cat "$NODE_RUN/dockerd.pid" 2>/dev/null || true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         say "stopping engine $NODE"
         kill "$pid"

@@ -325,6 +325,9 @@ class ProcessService:
 
 # -- a two-node Docker Swarm -------------------------------------------------------------
 
+SWARM_APPS = ("hello", "fits-stats", "xmatch", "probe")  # the apps tests run on the swarm
+
+
 class SwarmCluster:
     """The host engine as Swarm manager plus a second engine in a network namespace
     (scripts/swarm-node.sh), as a worker. Images built here are copied to the worker."""
@@ -368,7 +371,25 @@ class SwarmCluster:
         return list(self.worker.api.containers(
             all=True, filters={"label": f"org.innerspace.job={job_id}"}))
 
+    def sync_app_images(self) -> None:
+        """Copy the app images the manager's tags now point to (other test modules rebuild
+        them, which gives new image ids) onto the worker."""
+        for name in SWARM_APPS:
+            try:
+                image = self.manager.images.get(f"innerspace-app/{name}:1.0.0")
+            except Exception:  # not built in this session
+                continue
+            if image.id in self._copied:
+                continue
+            try:
+                self.worker.images.get(image.id)
+                self._copied.add(image.id)
+            except Exception:  # not there yet
+                self.copy_image(image.id)
+
     def settings(self, **swarm: Any) -> dict[str, Any]:
+        """Settings of a service on this swarm; the current app images go to the worker."""
+        self.sync_app_images()
         return {"engine": "swarm", "swarm": {"poll_interval": 0.1, "stop_grace": 1, **swarm}}
 
 
@@ -384,7 +405,7 @@ def swarm_cluster(docker_client: Any, example_apps: dict[str, str]) -> Iterator[
         pytest.skip("a second Docker engine in a network namespace needs root, ip and nsenter")
     was_in_swarm = docker_client.info()["Swarm"]["LocalNodeState"] == "active"
     SwarmCluster.node_script("up")
-    worker = docker.DockerClient(base_url=f"unix://{ROOT}/.run/swarm/isnode2/docker.sock",
+    worker = docker.DockerClient(base_url="unix:///run/innerspace/isnode2/docker.sock",
                                  timeout=120)
     cluster = SwarmCluster(docker_client, worker)
     docker_client.api.update_node(cluster.manager_node, **_labelled(docker_client,

@@ -275,7 +275,7 @@ def test_engine_refuses_a_docker_engine_that_is_not_a_manager(
     from innerspace.engines.swarm import SwarmEngine
 
     settings = Settings(data_dir=tmp_path, engine="swarm",
-                        docker_host=f"unix://{ROOT}/.run/swarm/isnode2/docker.sock")
+                        docker_host="unix:///run/innerspace/isnode2/docker.sock")
     engine = SwarmEngine.from_settings(settings)
     try:
         with pytest.raises(EngineError, match="not a Swarm manager"):

@@ -394,6 +394,8 @@ class SwarmEngine(Engine):
         nodes: dict[str, dict[str, Any]] | None = None
         for handle in alive:
             if not tasks.get(handle):
+                if handle in self._stopped:  # stopped before a task was placed: none left
+                    verdicts[handle] = ExitStatus(137, error="stopped")
                 continue
             task = max(tasks[handle], key=lambda t: t["Version"]["Index"])
             state = task["Status"]["State"]
