@@ -29,7 +29,7 @@ from innerspace.engines.swarm import remove_swarm_objects
 
 ON_MANAGER = "node.labels.org.innerspace.node==manager"
 ON_WORKER = "node.labels.org.innerspace.node==isnode2"
-NODE_SOCKET = ROOT / ".run" / "swarm" / "isnode2" / "docker.sock"
+NODE_SOCKET = "/run/innerspace/isnode2/docker.sock"
 
 
 def node_script(action: str) -> None:
