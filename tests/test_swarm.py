@@ -43,6 +43,10 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def worker_volumes(cluster: SwarmCluster) -> set[str]:
+    return {v["Name"] for v in cluster.worker.api.volumes().get("Volumes") or []}
+
+
 def swarm_service(make_service: Callable[..., LiveService], cluster: SwarmCluster,
                   **settings: Any) -> LiveService:
     swarm = settings.pop("swarm", {})
@@ -177,6 +181,7 @@ def test_draining_the_node_ends_the_job_in_error_and_leaves_nothing(
     on_manager = swarm_service(make_service, swarm_cluster,
                                swarm={"constraints": [ON_MANAGER]})
     api = swarm_cluster.manager.api
+    volumes_before = worker_volumes(swarm_cluster)
     with on_worker.client() as http, on_manager.client() as other:
         doomed = create(http, {"app": "hello", "name": "x", "delay": "60", "PHASE": "RUN"})
         bystander = create(other, {"app": "hello", "name": "y", "delay": "4", "PHASE": "RUN"})
@@ -198,6 +203,8 @@ def test_draining_the_node_ends_the_job_in_error_and_leaves_nothing(
     wait_until(lambda: not swarm_cluster.worker_containers(job_id(doomed)), 30,
                "the job's container to be removed from the worker")
     assert not api.services(filters={"name": f"innerspace-job-{job_id(doomed)}"})
+    wait_until(lambda: worker_volumes(swarm_cluster) <= volumes_before, 30,
+               "the job's staging volume to be removed from the worker")
 
 
 def test_stopping_a_nodes_engine_ends_the_job_in_error_and_leaves_nothing(

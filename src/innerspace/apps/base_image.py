@@ -105,6 +105,8 @@ def _prepare_rootfs(rootfs: Path) -> None:
         group.write(f"app:x:{APP_UID}:\n")
     for path in ("app", "innerspace/inputs", "innerspace/results"):
         (rootfs / path).mkdir(parents=True, exist_ok=True)
+    # Open to all (sticky), as cluster engines mount a tmpfs here that takes this mode.
+    (rootfs / "innerspace").chmod(0o1777)
     # The stdlib-only runtime helper, so that any image built FROM the base can use it (app
     # images get the builder's own copy on top, which always matches the service).
     package = rootfs / "usr/local/lib/python3.11/dist-packages/innerspace"

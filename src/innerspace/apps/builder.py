@@ -55,12 +55,15 @@ def dockerfile(manifest: AppManifest, base_image: str, extra_ca: bool) -> str:
         f"FROM {base_image}",
         "COPY app/ /app/",
         f"COPY pkg/ {SITE}/innerspace/",
+        # A cluster engine mounts a tmpfs at /innerspace, which takes the mode of the
+        # image's directory: the sandbox user must be able to stage the job's files there.
+        "USER 0",
+        "RUN mkdir -p /innerspace && chmod 1777 /innerspace",
     ]
     if manifest.requirements:
         # pip needs root to write site-packages, and the CA bundle when a TLS proxy sits
         # between the build and PyPI.
         ca = ("--cert /tmp/build-ca.crt " if extra_ca else "")
-        lines += ["USER 0"]
         if extra_ca:
             lines += ["COPY build-ca.crt /tmp/build-ca.crt"]
         lines += [

@@ -276,13 +276,12 @@ class SwarmEngine(Engine):
                "INNERSPACE_STAGE_URL":
                    f"http://{self.stage_service}:{staging.STAGE_PORT}/jobs/{spec.job_id}",
                "INNERSPACE_STAGE_TOKEN": token}
-        # /innerspace: an anonymous volume backed by tmpfs, not a plain tmpfs mount,
-        # because a tmpfs mount copies the image's root-owned /innerspace (its mode, too)
-        # and the sandbox user could not write there. Swarm removes the volume with the task.
-        workspace = DriverConfig("local", {"type": "tmpfs", "device": "tmpfs", "o": (
-            f"size={self._options.stage_size},mode=1777,nosuid,nodev")})
+        # /innerspace is a tmpfs, which takes the mode of the image's directory (1777 in
+        # images built by innerspace). Not a tmpfs-backed volume: Swarm 20.10 leaves the
+        # volumes it creates for a task behind on the node.
         mounts = [
-            Mount(CONTAINER_ROOT, None, type="volume", no_copy=True, driver_config=workspace),
+            Mount(CONTAINER_ROOT, None, type="tmpfs", tmpfs_size=self._options.stage_size,
+                  tmpfs_mode=0o1777),
             Mount("/tmp", None, type="tmpfs", tmpfs_size=spec.tmp_size, tmpfs_mode=0o777),
         ]
         constraints = list(self._options.constraints)

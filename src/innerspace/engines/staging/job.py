@@ -130,6 +130,10 @@ def main() -> int:
     base = os.environ["INNERSPACE_STAGE_URL"]
     token = os.environ.pop("INNERSPACE_STAGE_TOKEN")
     results = ROOT / "results"
+    if not os.access(ROOT, os.W_OK):
+        say(f"{ROOT} is not writable in this image: build it with `innerspace app build` "
+            f"(which opens {ROOT} to the sandbox user) to run it on a cluster engine")
+        return STAGING_FAILED
     try:
         (ROOT / "inputs").mkdir(parents=True, exist_ok=True)
         results.mkdir(exist_ok=True)
