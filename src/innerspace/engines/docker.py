@@ -51,35 +51,31 @@ def docker_client(docker_host: str | None = None) -> docker.DockerClient:
     return docker.from_env(timeout=120)
 
 
-class DockerEngine(Engine):
-    """Runs job containers on one Docker engine."""
+def connect(settings: Settings) -> docker.DockerClient:
+    """The client for the settings' Docker engine, or an EngineError saying why not."""
+    try:
+        return docker_client(settings.docker_host)
+    except DockerException as exc:
+        raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
 
-    name = "docker"
 
-    def __init__(self, client: docker.DockerClient, threads: int = 16,
-                 log_size: int = 64 * 1024 * 1024,
-                 registry_auth: dict[str, dict[str, str]] | None = None) -> None:
+def engine_threads(settings: Settings) -> int:
+    """Waiting holds a thread per running job: size a pool above the job limit."""
+    return settings.limits.max_running_jobs * 2 + 8
+
+
+class DockerBackedEngine(Engine):
+    """What the engines that talk to a Docker engine share: the client, and a thread pool
+    of their own for its blocking calls (so many waits never starve the service)."""
+
+    def __init__(self, client: docker.DockerClient, threads: int, thread_prefix: str,
+                 log_size: int) -> None:
         self._client = client
-        self._registry_auth = registry_auth or {}  # registry host -> credentials
         self._api = client.api
         self._log_size = log_size
         self._closed = threading.Event()
         self._networks: set[str] = set()
-        # Waiting holds a thread per running container: size the pool above the job limit.
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DockerEngine:
-        try:
-            client = docker_client(settings.docker_host)
-        except DockerException as exc:
-            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-        repository = settings.repository
-        auth = ({repository.host: {"username": repository.username,
-                                   "password": repository.password or ""}}
-                if repository.host and repository.username else {})
-        return cls(client, threads=settings.limits.max_running_jobs * 2 + 8,
-                   log_size=settings.limits.log_size, registry_auth=auth)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=thread_prefix)
 
     @property
     def client(self) -> docker.DockerClient:
@@ -93,6 +89,32 @@ class DockerEngine(Engine):
             raise  # the engine answered (APIError is a requests HTTPError): callers decide
         except RequestException as exc:
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
+
+    async def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+class DockerEngine(DockerBackedEngine):
+    """Runs job containers on one Docker engine."""
+
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient, threads: int = 16,
+                 log_size: int = 64 * 1024 * 1024,
+                 registry_auth: dict[str, dict[str, str]] | None = None) -> None:
+        super().__init__(client, threads, "docker", log_size)
+        self._registry_auth = registry_auth or {}  # registry host -> credentials
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DockerEngine:
+        repository = settings.repository
+        auth = ({repository.host: {"username": repository.username,
+                                   "password": repository.password or ""}}
+                if repository.host and repository.username else {})
+        return cls(connect(settings), threads=engine_threads(settings),
+                   log_size=settings.limits.log_size, registry_auth=auth)
 
     def host_config(self, spec: ContainerSpec) -> dict[str, Any]:
         binds = {
@@ -301,11 +323,6 @@ class DockerEngine(Engine):
         except (DockerException, EngineError, OSError) as exc:
             return f"the Docker engine does not answer: {exc}"
         return None
-
-    async def close(self) -> None:
-        self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
 
 
 def explain(exc: APIError) -> str:

@@ -24,11 +24,9 @@ import hashlib
 import logging
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +56,6 @@ from innerspace.engines.base import (
     JOB_LABEL,
     OWNER_LABEL,
     SERVICE_LABEL,
-    Engine,
     EngineError,
     ExitStatus,
     Found,
@@ -66,7 +63,13 @@ from innerspace.engines.base import (
 from innerspace.engines.base import (
     ContainerSpec as JobSpec,
 )
-from innerspace.engines.docker import APP_LABEL, docker_client, explain
+from innerspace.engines.docker import (
+    APP_LABEL,
+    DockerBackedEngine,
+    connect,
+    engine_threads,
+    explain,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ NODE_GONE = {"down", "unknown", "disconnected"}
 STAGE_START_TIMEOUT = 60.0
 
 
-class SwarmEngine(Engine):
+class SwarmEngine(DockerBackedEngine):
     """Runs job containers as Swarm services, on whichever node the scheduler picks."""
 
     name = "swarm"
@@ -87,58 +90,29 @@ class SwarmEngine(Engine):
     def __init__(self, client: docker.DockerClient, *, service_id: str, jobs_dir: Path,
                  secret: bytes, options: SwarmSettings, uid: int, gid: int,
                  log_size: int = 64 * 1024 * 1024, threads: int = 16) -> None:
-        self._client = client
-        self._api = client.api
+        super().__init__(client, threads, "swarm", log_size)
         self._service_id = service_id
         self._jobs_dir = jobs_dir
         self._secret = secret
         self._options = options
         self._uid, self._gid = uid, gid
-        self._log_size = log_size
-        short = service_id[:12]
-        self.stage_network = f"innerspace-stage-{short}"
-        self.stage_service = f"innerspace-stage-{short}"
+        # The stage server and its network share one name.
+        self.stage_network = self.stage_service = f"innerspace-stage-{service_id[:12]}"
         self._node_id = ""
         self._job_config: ConfigReference | None = None
-        self._networks: set[str] = set()
         self._stopped: set[str] = set()  # handles this engine stopped on purpose
         self._waiters: dict[str, list[asyncio.Future[ExitStatus]]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._closed = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="swarm")
         self._followers = ThreadPoolExecutor(max_workers=threads,
                                              thread_name_prefix="swarm-logs")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SwarmEngine:
-        try:
-            client = docker_client(settings.docker_host)
-        except DockerException as exc:
-            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-        return cls(client, service_id=settings.service_id, jobs_dir=settings.jobs_dir,
+        return cls(connect(settings), service_id=settings.service_id, jobs_dir=settings.jobs_dir,
                    secret=stage_secret(settings.data_dir), options=settings.swarm,
                    uid=settings.sandbox.uid, gid=settings.sandbox.gid,
-                   log_size=settings.limits.log_size,
-                   threads=settings.limits.max_running_jobs * 2 + 8)
-
-    @property
-    def client(self) -> docker.DockerClient:
-        return self._client
-
-    @property
-    def node_id(self) -> str:
-        """This manager's node, where the stage server runs."""
-        return self._node_id
-
-    async def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
-        except APIError:
-            raise
-        except RequestException as exc:
-            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
+                   log_size=settings.limits.log_size, threads=engine_threads(settings))
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -547,9 +521,8 @@ class SwarmEngine(Engine):
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poller
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._followers.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        await super().close()
 
 
 def stage_secret(data_dir: Path) -> bytes:
