@@ -7,7 +7,8 @@ setup:  ## Python env, Docker engine, base image (idempotent)
 demo: setup  ## start the service, build the example apps, run jobs
 	@bash scripts/demo.sh
 
-test: setup  ## the whole test suite, against the real Docker engine and PostgreSQL
+test: setup  ## lint and type checks, then the whole test suite (real Docker, PostgreSQL)
+	@$(MAKE) --no-print-directory lint
 	@bash scripts/setup-postgres.sh
 	@echo "==> running the tests"
 	@.venv/bin/python -m pytest
@@ -15,8 +16,11 @@ test: setup  ## the whole test suite, against the real Docker engine and Postgre
 stop:  ## stop the demo service
 	@bash scripts/stop.sh
 
-lint:
+lint:  ## ruff, and mypy --strict over src/innerspace (settings in pyproject.toml)
+	@echo "==> ruff"
 	@.venv/bin/ruff check src tests benchmarks examples scripts
+	@echo "==> mypy --strict"
+	@.venv/bin/mypy --strict
 
 bench: setup  ## the benchmarks of docs/benchmarks.md (installs wrk, the load generator)
 	@command -v wrk >/dev/null || { echo "==> apt-get install wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from innerspace.config import Settings
-from innerspace.uws.errors import NotAuthenticated
+from innerspace.errors import NotAuthenticated
 
 
 def owner_for(settings: Settings, authorization: str | None) -> str | None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from innerspace.apps.manifest import ManifestError, validate_manifest
+from innerspace.config import DataCentre
 from innerspace.inner.binding import MissingInnerApis, bind, missing
-from innerspace.registry.datacentre import DataCentre
 
 DC = DataCentre(authority="ivo://x.example", inner_apis=[
     {"name": "tap", "kind": "tap", "url": "http://tap.inner/tap", "collections": ["gaia"]},

@@ -21,6 +21,7 @@ from docker.errors import DockerException
 from requests.exceptions import RequestException
 
 from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
+from innerspace.errors import NotFound, Unavailable
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,14 @@ class AppImage:
         return self.manifest.version
 
 
-class UnknownAppError(LookupError):
+class UnknownAppError(NotFound, LookupError):
     """No app (or no such version) in the catalogue; the message names what was asked."""
 
 
-class CatalogueUnavailable(RuntimeError):
+class CatalogueUnavailable(Unavailable):
     """The catalogue's source (engine or registry) cannot be read right now."""
+
+    topic = "the app catalogue is unavailable"
 
 
 class AppCatalogue(Protocol):

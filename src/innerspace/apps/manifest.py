@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import re
 import string
-from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from innerspace.apps.values import ParameterType, coerce_value
+from innerspace.errors import BadRequest
 from innerspace.units import parse_memory
+from innerspace.vocabulary import inner_api_kind
+from innerspace.xmltext import NOT_XML
 
 MANIFEST_LABEL = "org.innerspace.manifest"
 SCHEMA_ID = "https://innerspace.example/schemas/app-manifest.json"
@@ -28,16 +31,6 @@ _PARAM = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_PARAMETERS = frozenset(
     {"app", "phase", "runid", "action", "destruction", "executionduration", "quote",
      "owner", "wait", "request", "upload", "responseformat", "maxrec"})
-
-
-class ParameterType(StrEnum):
-    STRING = "string"
-    INTEGER = "integer"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    ENUM = "enum"
-    FILE = "file"
-    URL = "url"
 
 
 class Parameter(BaseModel):
@@ -66,8 +59,6 @@ class Parameter(BaseModel):
         if self.required and self.default is not None:
             raise ValueError("a required parameter cannot have a default")
         if self.default is not None:
-            from innerspace.apps.values import coerce_value
-
             coerce_value(self, self.default)
         return self
 
@@ -114,9 +105,7 @@ class InnerApiRequirement(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known(cls, value: str) -> str:
-        from innerspace.inner.kinds import kind
-
-        kind(value)  # unknown kinds are refused, naming the known ones
+        inner_api_kind(value)  # unknown kinds are refused, naming the known ones
         return value
 
 
@@ -235,7 +224,7 @@ def manifest_json_schema() -> dict[str, Any]:
     return schema
 
 
-class ManifestError(ValueError):
+class ManifestError(BadRequest, ValueError):
     """A manifest is invalid; `problems` lists every problem as `location: message`."""
 
     def __init__(self, problems: list[str], source: str = "manifest") -> None:
@@ -243,13 +232,10 @@ class ManifestError(ValueError):
         super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def _unprintable(data: Any, path: str = "") -> list[str]:
     """Locations of strings holding characters no XML document (UWS, registry) can carry."""
     if isinstance(data, str):
-        return [f"{path or '(top level)'}: holds control characters"] if _NOT_XML.search(
+        return [f"{path or '(top level)'}: holds control characters"] if NOT_XML.search(
             data) else []
     if isinstance(data, dict):
         return [p for k, v in data.items()

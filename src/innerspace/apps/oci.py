@@ -68,7 +68,7 @@ class RegistryClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"registry URL {url!r} must be http(s)://host[:port]")
         self.host = parts.netloc  # how image references name this registry
-        self._auth = (username, password) if username else None
+        self._auth: tuple[str, str] | None = (username, password or "") if username else None
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   follow_redirects=True)
         self._token: str | None = None
@@ -119,7 +119,8 @@ class RegistryClient:
             data = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RegistryError(f"could not get a registry token from {realm}: {exc}") from exc
-        return data.get("token") or data.get("access_token")
+        token = data.get("token") or data.get("access_token")
+        return str(token) if token else None
 
     # -- the API ---------------------------------------------------------------------
 

@@ -12,27 +12,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from innerspace.apps.catalogue import AppCatalogue, AppImage
 from innerspace.apps.manifest import manifest_json_schema
-from innerspace.uws.errors import NotFoundError
-from innerspace.uws.routes import get_owner
+from innerspace.apps.summary import app_summary
+from innerspace.errors import NotFound
+from innerspace.web.caller import get_owner
 
 router = APIRouter()
 
 
 def catalogue_of(request: Request) -> AppCatalogue:
-    return request.app.state.services.catalogue
-
-
-def app_summary(app: AppImage) -> dict[str, Any]:
-    manifest = app.manifest
-    return {"name": app.name, "version": app.version, "title": manifest.title,
-            "description": manifest.description, "image": app.image, "digest": app.digest,
-            "tags": list(app.tags), "subjects": manifest.subjects,
-            "parameters": {k: p.model_dump(mode="json", exclude_none=True)
-                           for k, p in manifest.parameters.items()},
-            "resources": manifest.resources.model_dump(mode="json"),
-            "results": [r.model_dump(mode="json", exclude_none=True) for r in manifest.results],
-            "inner_apis": [r.model_dump(mode="json", exclude_none=True)
-                           for r in manifest.inner_apis]}
+    catalogue: AppCatalogue = request.app.state.services.catalogue
+    return catalogue
 
 
 def wants_html(request: Request) -> bool:
@@ -82,7 +71,7 @@ async def show_app(request: Request, name: str) -> Response:
     catalogue = catalogue_of(request)
     versions = [a for a in await asyncio.to_thread(catalogue.apps) if a.name == name]
     if not versions:
-        raise NotFoundError(f"no app {name!r} in the catalogue")
+        raise NotFound(f"no app {name!r} in the catalogue")
     if wants_html(request):
         return html_page(f"innerspace application {name}", versions, catalogue.status())
     return JSONResponse({"name": name, "catalogue": catalogue.status(),

@@ -7,24 +7,48 @@ turned into the JSON value the app receives in params.json.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from innerspace.apps.manifest import Parameter
+from innerspace.errors import BadRequest
 
 _TRUE = {"true", "1", "yes", "on", "t"}
 _FALSE = {"false", "0", "no", "off", "f"}
 
 
-class ParameterValueError(ValueError):
+class ParameterType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+    FILE = "file"
+    URL = "url"
+
+
+class ParameterSpec(Protocol):
+    """What checking a value needs to know of its parameter (a manifest's Parameter)."""
+
+    @property
+    def type(self) -> ParameterType: ...
+
+    @property
+    def choices(self) -> list[str] | None: ...
+
+    @property
+    def minimum(self) -> float | None: ...
+
+    @property
+    def maximum(self) -> float | None: ...
+
+
+class ParameterValueError(BadRequest, ValueError):
     """A value does not fit its parameter; the message names the problem."""
 
 
-def coerce_value(param: Parameter, value: Any) -> Any:
+def coerce_value(param: ParameterSpec, value: Any) -> Any:
     """The typed value of `value` for `param`, or ParameterValueError."""
-    from innerspace.apps.manifest import ParameterType
-
     kind = param.type
     if kind is ParameterType.FILE:
         raise ParameterValueError("is a file parameter: upload a file (multipart/form-data)")
@@ -82,7 +106,7 @@ def _text(value: Any) -> str:
     return value
 
 
-def _bounded(param: Parameter, number: int | float) -> int | float:
+def _bounded(param: ParameterSpec, number: int | float) -> int | float:
     if param.minimum is not None and number < param.minimum:
         raise ParameterValueError(f"must be >= {param.minimum}, got {number}")
     if param.maximum is not None and number > param.maximum:

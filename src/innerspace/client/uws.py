@@ -91,9 +91,9 @@ def parse_job(document: bytes) -> JobStatus:
         quote=_time(root.find(f"{UWS}quote")),
         execution_duration=int(duration) if duration else None,
         destruction=_time(root.find(f"{UWS}destruction")),
-        parameters={p.get("id"): p.text or "" for p in root.iter(f"{UWS}parameter")},
-        results=[ResultRef(r.get("id"), r.get(f"{XLINK}href"),
-                           int(r.get("size")) if r.get("size") else None, r.get("mime-type"))
+        parameters={p.get("id", ""): p.text or "" for p in root.iter(f"{UWS}parameter")},
+        results=[ResultRef(r.get("id", ""), r.get(f"{XLINK}href", ""),
+                           int(size) if (size := r.get("size")) else None, r.get("mime-type"))
                  for r in root.iter(f"{UWS}result")],
         error=error_node.text if error_node is not None else None,
         info=info,

@@ -1,2 +1,3 @@
-"""The inner APIs of a data centre: the standard kinds an app may rely on, and (later) their
-binding into a job's container."""
+"""The inner APIs of a data centre bound into a job's container: which of its APIs satisfy
+an app's requirements, and what the container is given for them. The kinds themselves are
+part of the vocabulary (innerspace.vocabulary)."""

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from innerspace.apps.manifest import AppManifest, InnerApiRequirement
-from innerspace.inner.kinds import Access, kind
-from innerspace.registry.datacentre import DataCentre, InnerApi
+from innerspace.config.datacentre import DataCentre, InnerApi
+from innerspace.errors import BadRequest
+from innerspace.vocabulary import Access, inner_api_kind
 
 DATA_ROOT = "/data"
 
 
-class MissingInnerApis(LookupError):
+class MissingInnerApis(BadRequest):
     """The data centre lacks what the app requires; the message names every missing one."""
 
 
@@ -68,7 +69,7 @@ def bind(datacentre: DataCentre, manifest: AppManifest) -> Binding:
     binding = Binding()
     for requirement in manifest.inner_apis:
         api = next(a for a in datacentre.inner_apis if _satisfies(a, requirement))
-        definition = kind(api.kind)
+        definition = inner_api_kind(api.kind)
         entry: dict[str, Any] = {"name": api.name, "kind": api.kind,
                                  "standard_id": definition.standard_id,
                                  "collections": list(api.collections)}

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from innerspace.uws.store import metadata
+from innerspace.db.tables import metadata
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

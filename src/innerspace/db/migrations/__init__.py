@@ -1,4 +1,5 @@
-"""Alembic migrations of the job database, run programmatically at service start-up."""
+"""Alembic migrations of the service database (every table of db/tables.py), run
+programmatically at start-up."""
 
 from __future__ import annotations
 

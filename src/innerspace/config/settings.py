@@ -7,8 +7,10 @@ found on that engine, anonymous access.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+import uuid
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,10 +23,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from innerspace.registry.datacentre import DataCentre
+from innerspace.config.datacentre import DataCentre
+from innerspace.errors import InnerspaceError
 from innerspace.units import parse_memory
 
 DEFAULT_BASE_IMAGE = "innerspace/base:bookworm"
+ENGINE_NAMES = ("docker", "swarm")  # engines/__init__.py makes each of them
 
 
 def default_data_dir() -> Path:
@@ -171,8 +175,6 @@ class Settings(BaseSettings):
     def _tokens(cls, value: Any) -> Any:
         if isinstance(value, str):
             if value.lstrip().startswith("{"):
-                import json
-
                 return json.loads(value)
             pairs: dict[str, str] = {}
             for item in filter(None, (part.strip() for part in value.split(","))):
@@ -186,8 +188,6 @@ class Settings(BaseSettings):
     @field_validator("engine")
     @classmethod
     def _engine(cls, value: str) -> str:
-        from innerspace.engines import ENGINE_NAMES
-
         if value not in ENGINE_NAMES:
             raise ValueError(f"unknown engine {value!r}; known: {', '.join(ENGINE_NAMES)}")
         return value
@@ -214,8 +214,6 @@ class Settings(BaseSettings):
         try:
             return path.read_text().strip()
         except FileNotFoundError:
-            import uuid
-
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(uuid.uuid4().hex + "\n")
             return path.read_text().strip()
@@ -233,7 +231,7 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
 
-class ConfigError(ValueError):
+class ConfigError(InnerspaceError, ValueError):
     """The configuration file or environment is unusable; the message says why."""
 
 

@@ -4,14 +4,15 @@ inner APIs it offers to jobs, and where this execution service is. It lives in t
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from innerspace.inner.kinds import Access, kind
-
-_AUTHORITY = re.compile(r"^ivo://[\w\d][\w\d\-_.!~*'()+=]{2,}$")
-_LOCAL = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+from innerspace.vocabulary import (
+    AUTHORITY_PATTERN,
+    LOCAL_PART_PATTERN,
+    RESERVED_LOCAL_PARTS,
+    Access,
+    inner_api_kind,
+)
 
 
 class Contact(BaseModel):
@@ -36,10 +37,10 @@ class PublishedService(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _LOCAL.match(value):
+        if not LOCAL_PART_PATTERN.match(value):
             raise ValueError(f"service name {value!r} must be lower-case letters, digits, "
                              "'.', '_', '-' (and '/')")
-        if value in ("org", "registry") or value.split("/")[0] == "innerspace":
+        if value in RESERVED_LOCAL_PARTS or value.split("/")[0] == "innerspace":
             raise ValueError(f"service name {value!r} is reserved for innerspace's own "
                              "records (org, registry, innerspace/...)")
         return value
@@ -61,7 +62,7 @@ class InnerApi(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> InnerApi:
-        definition = kind(self.kind)  # unknown kinds are refused here
+        definition = inner_api_kind(self.kind)  # unknown kinds are refused here
         if definition.access is Access.MOUNT and not self.path:
             raise ValueError(f"inner API {self.name!r} ({self.kind}) needs a 'path'")
         if definition.access is Access.NETWORK and not self.url:
@@ -72,7 +73,7 @@ class InnerApi(BaseModel):
 
     @property
     def standard_id(self) -> str:
-        return kind(self.kind).standard_id
+        return inner_api_kind(self.kind).standard_id
 
     @property
     def location(self) -> str:
@@ -105,7 +106,7 @@ class DataCentre(BaseModel):
     @classmethod
     def _authority(cls, value: str) -> str:
         value = value.rstrip("/").lower()
-        if not _AUTHORITY.match(value):
+        if not AUTHORITY_PATTERN.match(value):
             raise ValueError(f"authority {value!r} must look like ivo://example.org")
         return value
 
