@@ -150,12 +150,18 @@ def make_app() -> Any:
 
     from fastapi import FastAPI
 
-    from innerspace.registry.regtap import RegTAPIndex, router
+    from innerspace.registry.regtap import RegTAPIndex
+    from innerspace.registry.regtap.routes import PATH, error_renderer, router
+    from innerspace.web import errors
 
     app = FastAPI()
+    app.state.settings = SimpleNamespace(public_url=None)
     app.state.services = SimpleNamespace(
         regtap=RegTAPIndex(os.environ["INNERSPACE_REGTAP_DB"]))
-    app.include_router(router, prefix="/registry/tap")
+    app.include_router(router, prefix=PATH)
+    renderers = errors.ErrorRenderers()
+    renderers.register(PATH, error_renderer)
+    errors.install(app, renderers)
     return app
 
 

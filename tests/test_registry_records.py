@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from innerspace import vocabulary
 from innerspace.apps.catalogue import AppImage
 from innerspace.apps.project import load_project
 from innerspace.config import load_settings
-from innerspace.registry.resources import APP_STANDARD_ID, build_records
+from innerspace.registry.resources import build_records
 from innerspace.registry.store import RecordStore
 from innerspace.uws.store import JobStore
 from tests.conftest import EXAMPLES
@@ -70,9 +71,17 @@ def test_records_say_what_they_should(records: dict[str, Any]) -> None:
         "ivo://ivoa.net/std/TAP", "ivo://innerspace.org/std/inner-api#posix-collection"]
     assert xpath(inner, "capability/interface/accessURL/text()") == [
         "http://tap.inner:8080/tap", "file:///srv/ukidss"]
+    assert xpath(inner, "capability/interface/@role") == ["inner:tap", "inner:ukidss-images"]
+    assert xpath(inner, "@xsi:type") == ["vs:CatalogService"]
+    # What it holds, as structured data: a schema per inner API, a table per collection.
+    assert [(xpath(s, "name/text()"), xpath(s, "utype/text()"), xpath(s, "table/name/text()"))
+            for s in xpath(inner, "tableset/schema")] == [
+        (["tap"], ["ivo://ivoa.net/std/TAP"], ["tap.ukidss"]),
+        (["ukidss-images"], ["ivo://innerspace.org/std/inner-api#posix-collection"],
+         ["ukidss-images.ukidss"])]
     hello = records["ivo://wfau.example/innerspace/apps/hello"]
     assert xpath(hello, "curation/version/text()") == ["1.0.0"], "the highest version"
-    assert xpath(hello, f"capability[@standardID='{APP_STANDARD_ID}']/interface/param/name"
+    assert xpath(hello, f"capability[@standardID='{vocabulary.APP}']/interface/param/name"
                         "/text()") == ["app", "name", "delay"]
     assert xpath(hello, "content/relationship/relatedResource/@ivo-id") == [
         "ivo://wfau.example/innerspace/uws"]

@@ -12,18 +12,14 @@ execution service for a UWS quote (in parallel), rank them, and run the app at t
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from innerspace import vocabulary
 from innerspace.client.uws import Client, ClientError, JobHandle
-
-UWS_ID = "ivo://ivoa.net/std/uws#rest-1.1"
-APP_ID = "ivo://innerspace.org/std/app#uws-1.0"
-INNER_SPACE_SUFFIX = "/innerspace/inner-space"
-_COLLECTIONS = re.compile(r"\(collections: ([^)]*)\)")
+from innerspace.vocabulary import authority_of, inner_api_kind
 
 
 @dataclass
@@ -69,9 +65,11 @@ class Plan:
         return ranked[0] if ranked else None
 
 
-def _authority(ivoid: str) -> str:
-    match = re.match(r"^(ivo://[^/]+)", ivoid.lower())
-    return match.group(1) if match else ivoid.lower()
+def _collection(schema_name: str, table_name: str) -> str:
+    """The collection a table of an inner-space record stands for: its name without the
+    schema's (RegTAP lower-cases schema names, not table names)."""
+    prefix = f"{schema_name}."
+    return table_name[len(prefix):] if table_name.lower().startswith(prefix) else table_name
 
 
 class Federation:
@@ -97,28 +95,36 @@ class Federation:
         """authority -> UWS job list URL of its innerspace execution service."""
         rows = self._query(
             "SELECT ivoid, access_url FROM rr.capability NATURAL JOIN rr.interface "
-            f"WHERE standard_id = '{UWS_ID}' AND ivoid LIKE '%/innerspace/uws'")
-        return {_authority(str(r["ivoid"])): str(r["access_url"]).rstrip("/") for r in rows}
+            f"WHERE standard_id = '{vocabulary.UWS.lower()}' "
+            f"AND ivoid LIKE '%/{vocabulary.EXECUTION_SERVICE}'")
+        return {authority_of(str(r["ivoid"])): str(r["access_url"]).rstrip("/") for r in rows}
 
     def app_sites(self, app: str) -> set[str]:
         """Authorities whose registry records list the app."""
         name = app.split(":")[0].split("@")[0].lower().replace("'", "''")
         rows = self._query(
             "SELECT ivoid FROM rr.capability "
-            f"WHERE standard_id = '{APP_ID}' AND ivoid LIKE '%/innerspace/apps/{name}'")
-        return {_authority(str(r["ivoid"])) for r in rows}
+            f"WHERE standard_id = '{vocabulary.APP.lower()}' "
+            f"AND ivoid LIKE '%/{vocabulary.app_local_part(name)}'")
+        return {authority_of(str(r["ivoid"])) for r in rows}
 
     def inner_spaces(self) -> dict[str, dict[str, set[str]]]:
-        """authority -> inner API kind (its standardID) -> collections offered."""
+        """authority -> inner API kind (its standardID, lower-cased) -> collections offered.
+
+        Read from the tablesets of the inner-space records: one schema per inner API (utype:
+        its kind's standardID) holding one table per collection, named `<API>.<collection>`.
+        """
         rows = self._query(
-            "SELECT ivoid, standard_id, cap_description FROM rr.capability "
-            f"WHERE ivoid LIKE '%{INNER_SPACE_SUFFIX}'")
+            "SELECT s.ivoid, s.schema_name, s.schema_utype, t.table_name "
+            "FROM rr.res_schema AS s LEFT OUTER JOIN rr.res_table AS t "
+            "ON t.ivoid = s.ivoid AND t.schema_index = s.schema_index "
+            f"WHERE s.ivoid LIKE '%/{vocabulary.INNER_SPACE_RECORD}'")
         spaces: dict[str, dict[str, set[str]]] = {}
         for row in rows:
-            kinds = spaces.setdefault(_authority(str(row["ivoid"])), {})
-            collections = _COLLECTIONS.search(str(row["cap_description"] or ""))
-            names = {c.strip() for c in collections.group(1).split(",")} if collections else set()
-            kinds.setdefault(str(row["standard_id"]).lower(), set()).update(names)
+            kinds = spaces.setdefault(authority_of(str(row["ivoid"])), {})
+            collections = kinds.setdefault(str(row["schema_utype"] or "").lower(), set())
+            if row["table_name"]:
+                collections.add(_collection(str(row["schema_name"]), str(row["table_name"])))
         return spaces
 
     def plan(self, app: str, params: dict[str, Any] | None = None,
@@ -126,8 +132,6 @@ class Federation:
              **more: Any) -> Plan:
         """Every data centre of the federation, ranked for `app`, with reasons for those
         left out. Each usable one holds a PENDING quote job (deleted unless run)."""
-        from innerspace.inner.kinds import kind as inner_kind
-
         values = {**(params or {}), **more}
         services = self.execution_services()
         sites = self.app_sites(app)
@@ -146,7 +150,7 @@ class Federation:
             try:
                 needs = self._requirements(client, app)
                 for need_kind, need_collection in needs:
-                    standard = inner_kind(need_kind).standard_id.lower()
+                    standard = inner_api_kind(need_kind).standard_id.lower()
                     offered = candidate.inner_apis.get(standard)
                     if offered is None or (need_collection and need_collection not in offered):
                         what = need_kind + (f" with collection {need_collection!r}"

@@ -1,2 +1,5 @@
-"""VO registry side of innerspace: VOSI endpoints now; VOResource records, OAI-PMH and
-RegTAP later."""
+"""The VO registry side of innerspace: the data centre's VOResource records (`resources`,
+kept with dates and deletions by `store`), published over OAI-PMH (`oai`), harvested from
+peers (`harvest`), searchable through RegTAP (`regtap`), and kept in step by `publishing`.
+`routes` (and each protocol package's `routes`) are the HTTP side; `errors` holds the
+registry's errors."""

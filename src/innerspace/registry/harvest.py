@@ -1,6 +1,7 @@
 """Harvest another registry through its OAI-PMH interface (IVOA Registry Interfaces 1.1):
 ListRecords in ivo_vor, by default of the ivo_managed set, following every resumption token,
-optionally only what changed since a moment; the result is a list of Record objects."""
+optionally only what changed since a moment; the result is a list of Record objects. A peer
+that cannot be harvested is a `HarvestError` (an `OAIError` when it answered OAI errors)."""
 
 from __future__ import annotations
 
@@ -11,32 +12,14 @@ from datetime import UTC, datetime
 import httpx
 from lxml import etree
 
+from innerspace.registry.errors import HarvestError, OAIError
+from innerspace.registry.oai.documents import oai
+from innerspace.registry.oai.protocol import OAI_NS
 from innerspace.registry.records import MANAGED_SET, RI_NS, Record, safe_parser
 
 log = logging.getLogger("innerspace.registry")
 
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 USER_AGENT = "innerspace-harvester"
-
-
-class HarvestError(Exception):
-    """The endpoint could not be harvested (unreachable, not OAI-PMH, or broken)."""
-
-
-class OAIError(HarvestError):
-    """The endpoint answered with OAI-PMH errors; `code` is the first error's code."""
-
-    def __init__(self, endpoint: str, errors: list[tuple[str, str]]) -> None:
-        self.endpoint = endpoint
-        self.errors = errors
-        self.code = errors[0][0]
-        listed = "; ".join(f"{code}: {message}" if message else code
-                           for code, message in errors)
-        super().__init__(f"{endpoint} answered with OAI-PMH errors: {listed}")
-
-
-def _oai(name: str) -> str:
-    return f"{{{OAI_NS}}}{name}"
 
 
 def _datestamp(text: str) -> datetime:
@@ -98,23 +81,23 @@ class Harvester:
             root = etree.fromstring(content, safe_parser())
         except etree.XMLSyntaxError as exc:
             raise HarvestError(f"{self.endpoint} did not answer with XML: {exc}") from None
-        if root.tag != _oai("OAI-PMH"):
+        if root.tag != oai("OAI-PMH"):
             raise HarvestError(f"{self.endpoint} did not answer with an OAI-PMH document "
-                               f"(root element {root.tag})")
-        errors = [(e.get("code", "?"), (e.text or "").strip()) for e in root.iter(_oai("error"))]
+                               f"(root element {root.tag!s})")
+        errors = [(e.get("code", "?"), (e.text or "").strip()) for e in root.iter(oai("error"))]
         if errors:
             if all(code == "noRecordsMatch" for code, _ in errors):
                 return None
             raise OAIError(self.endpoint, errors)
-        body = root.find(_oai("ListRecords"))
+        body = root.find(oai("ListRecords"))
         if body is None:
             raise HarvestError(f"{self.endpoint} answered ListRecords without ListRecords")
         return body
 
     def _record(self, element: etree._Element) -> Record | None:
-        header = element.find(_oai("header"))
-        identifier = header.findtext(_oai("identifier")) if header is not None else None
-        stamp = header.findtext(_oai("datestamp")) if header is not None else None
+        header = element.find(oai("header"))
+        identifier = header.findtext(oai("identifier")) if header is not None else None
+        stamp = header.findtext(oai("datestamp")) if header is not None else None
         if header is None or not identifier or not stamp:
             raise HarvestError(f"{self.endpoint} sent a record without identifier or datestamp")
         try:
@@ -125,7 +108,7 @@ class Harvester:
         if header.get("status") == "deleted":
             # Nothing but the header comes with a deleted record.
             return Record(ivoid=ivoid, xml=b"", updated=updated, deleted=True, sets=())
-        metadata = element.find(_oai("metadata"))
+        metadata = element.find(oai("metadata"))
         resource = metadata[0] if metadata is not None and len(metadata) else None
         if resource is None or resource.tag != f"{{{RI_NS}}}Resource":
             log.warning("%s: record %s has no ri:Resource metadata; skipped", self.endpoint,
@@ -150,13 +133,13 @@ class Harvester:
             self.pages += 1
             if body is None:
                 break
-            for element in body.findall(_oai("record")):
+            for element in body.findall(oai("record")):
                 record = self._record(element)
                 # A record changed during the harvest comes again later: keep the latest.
                 if record is not None and (record.ivoid not in records
                                            or record.updated >= records[record.ivoid].updated):
                     records[record.ivoid] = record
-            token = (body.findtext(_oai("resumptionToken")) or "").strip()
+            token = (body.findtext(oai("resumptionToken")) or "").strip()
             if not token:
                 break
             if token in seen_tokens:

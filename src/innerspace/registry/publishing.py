@@ -13,19 +13,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
-
+from innerspace import vocabulary
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.config import Settings
+from innerspace.registry.harvest import harvest
 from innerspace.registry.records import Record
 from innerspace.registry.regtap import RegTAPIndex
 from innerspace.registry.resources import build_records
 from innerspace.registry.store import RecordStore
-from innerspace.uws.routes import get_owner
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# When neither execution_url nor public_url is configured (`innerspace serve` always sets
+# public_url; an app built by create_app alone, as in tests, may not).
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class PublishingRegistry:
@@ -36,7 +38,7 @@ class PublishingRegistry:
         self.store = store
         self.catalogue = catalogue
         dc = settings.datacentre
-        self.ivoid = dc.ivoid("registry")
+        self.ivoid = dc.ivoid(vocabulary.REGISTRY)
         self.name = f"{dc.name} publishing registry"
         self.admin_email = dc.contact.email or "innerspace@localhost"
         self._lock = threading.Lock()
@@ -51,19 +53,22 @@ class PublishingRegistry:
     def earliest(self) -> datetime:
         return self.store.earliest()
 
-    def base_url(self, request_base: str | None = None) -> str:
-        dc = self.settings.datacentre
-        url = dc.execution_url or self.settings.public_url or request_base
-        return (url or "http://127.0.0.1:8000").rstrip("/")
+    @property
+    def base_url(self) -> str:
+        """Where the records say this execution service is. Configuration, never a
+        request's URL: the records are built in the background and published to the world.
+        `datacentre.execution_url`, else `public_url`, else the default local address."""
+        url = self.settings.datacentre.execution_url or self.settings.public_url
+        return (url or DEFAULT_BASE_URL).rstrip("/")
 
-    def refresh(self, request_base: str | None = None) -> bool:
+    def refresh(self) -> bool:
         """Rebuild the records if the configuration or the catalogue changed."""
         try:
             apps = self.catalogue.apps()
         except CatalogueUnavailable as exc:
             log.warning("registry records keep the last known apps: %s", exc)
             return False
-        base = self.base_url(request_base)
+        base = self.base_url
         fingerprint = (base, tuple(sorted((a.name, a.version, a.image) for a in apps)))
         with self._lock:
             if fingerprint == self._fingerprint and self._records:
@@ -89,7 +94,7 @@ class PublishingRegistry:
         own = {r.ivoid for r in own_records}
         authority = self.settings.datacentre.authority
         others = [r for records in harvested for r in records
-                  if r.ivoid not in own and not r.ivoid.startswith(authority)]
+                  if r.ivoid not in own and not vocabulary.under_authority(r.ivoid, authority)]
         return [r for r in own_records + others if not r.deleted]
 
     def add_harvest(self, endpoint: str, records: list[Record]) -> None:
@@ -129,8 +134,6 @@ class RegistrySync:
             return self._harvest()
 
     def _harvest(self) -> dict[str, int | str]:
-        from innerspace.registry.harvest import harvest
-
         outcome: dict[str, int | str] = {}
         for endpoint in self.endpoints:
             try:
@@ -165,22 +168,3 @@ class RegistrySync:
                 log.exception("could not bring the registry up to date")
             await asyncio.sleep(interval)
 
-
-router = APIRouter()
-
-
-@router.post("/registry/refresh", summary="Rebuild the registry records and index now",
-             dependencies=[Depends(get_owner)])
-async def refresh_registry(request: Request) -> Response:
-    sync: RegistrySync = request.app.state.services.registry_sync
-    await sync.call(sync.sync)
-    return JSONResponse({"records": len(sync.registry.records()),
-                         "searchable": len(sync.registry.searchable())})
-
-
-@router.post("/registry/harvest", summary="Harvest the configured registries now",
-             dependencies=[Depends(get_owner)])
-async def harvest_registries(request: Request) -> Response:
-    sync: RegistrySync = request.app.state.services.registry_sync
-    # Harvests run one at a time: a request during one waits for it, then harvests anew.
-    return JSONResponse(await sync.call(sync.harvest))

@@ -14,7 +14,9 @@ RI_NS = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
 VR_NS = "http://www.ivoa.net/xml/VOResource/v1.0"
 VS_NS = "http://www.ivoa.net/xml/VODataService/v1.1"
 VG_NS = "http://www.ivoa.net/xml/VORegistry/v1.0"
+TR_NS = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_TYPE = f"{{{XSI_NS}}}type"
 MANAGED_SET = "ivo_managed"
 
 
@@ -43,16 +45,18 @@ class RecordSource(Protocol):
 _PARSERS = threading.local()
 
 
-def safe_parser(**options: bool) -> etree.XMLParser:
+def safe_parser(*, remove_comments: bool = False, remove_pis: bool = False
+                ) -> etree.XMLParser:
     """A parser for XML from elsewhere (registry records, harvested documents): no network,
     no entity expansion, no DTD, no huge trees. lxml parsers must not be shared between
     threads, so each thread gets its own (one per set of options)."""
-    key = tuple(sorted(options.items()))
-    cache = getattr(_PARSERS, "cache", None)
+    key = (remove_comments, remove_pis)
+    cache: dict[tuple[bool, bool], etree.XMLParser] | None = getattr(_PARSERS, "cache", None)
     if cache is None:
         cache = _PARSERS.cache = {}
     parser = cache.get(key)
     if parser is None:
-        parser = cache[key] = etree.XMLParser(resolve_entities=False, no_network=True,
-                                              load_dtd=False, huge_tree=False, **options)
+        parser = cache[key] = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+            remove_comments=remove_comments, remove_pis=remove_pis)
     return parser

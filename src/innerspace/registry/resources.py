@@ -4,7 +4,8 @@
   OAI-PMH harvest and RegTAP search capabilities),
 - every service it publishes to external clients,
 - this execution service (UWS 1.1 plus VOSI),
-- its inner space (one capability per inner API),
+- its inner space (a vs:CatalogService: one capability per inner API, and a tableset with one
+  schema per inner API and one table per data collection it exposes),
 - every application in its catalogue (parameters, version, digest, served by the execution
   service).
 
@@ -22,19 +23,15 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from innerspace.apps.catalogue import AppImage
-from innerspace.apps.manifest import ParameterType
-from innerspace.inner.kinds import kind
-from innerspace.registry.datacentre import DataCentre
-from innerspace.registry.records import RI_NS, VG_NS, VR_NS, VS_NS, XSI_NS
-from innerspace.registry.vosi import UWS_STANDARD_ID, VOSI_AVAILABILITY_ID, VOSI_CAPABILITIES_ID
+from innerspace import vocabulary
+from innerspace.apps.catalogue import AppImage, version_key
+from innerspace.apps.values import ParameterType
+from innerspace.config.datacentre import DataCentre, InnerApi, PublishedService
+from innerspace.registry.records import RI_NS, VG_NS, VR_NS, VS_NS, XSI_NS, XSI_TYPE
+from innerspace.vocabulary import inner_api_kind
 
-TR_NS = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
 NSMAP = {"ri": RI_NS, "vr": VR_NS, "vs": VS_NS, "vg": VG_NS, "xsi": XSI_NS}
-APP_STANDARD_ID = "ivo://innerspace.org/std/app#uws-1.0"
-INNER_SPACE_STANDARD = "ivo://innerspace.org/std/inner-space"
 E = ElementMaker(nsmap=NSMAP)
-XSI_TYPE = f"{{{XSI_NS}}}type"
 UNDATED = "2000-01-01T00:00:00Z"  # the record store sets the real dates
 
 _DATATYPES = {ParameterType.STRING: "char", ParameterType.ENUM: "char",
@@ -66,7 +63,8 @@ def _resource(xsi_type: str, ivoid: str, title: str, dc: DataCentre, *, descript
     if short_name:
         root.append(E.shortName(short_name[:16]))
     root.append(E.identifier(ivoid))
-    curation = E.curation(E.publisher(dc.publisher, **{"ivo-id": dc.ivoid("org")}))
+    curation = E.curation(E.publisher(dc.publisher,
+                                      **{"ivo-id": dc.ivoid(vocabulary.ORGANISATION)}))
     if version:
         curation.append(E.version(version))
     contact = E.contact(E.name(dc.contact.name))
@@ -91,7 +89,7 @@ def _capability(standard_id: str | None, url: str, *, description: str | None = 
                 use: str = "base", params: Iterable[etree._Element] = (),
                 capability_type: str | None = None) -> etree._Element:
     attributes = {"standardID": standard_id} if standard_id else {}
-    capability = E.capability(**attributes)
+    capability: etree._Element = E.capability(**attributes)
     if capability_type:
         capability.set(XSI_TYPE, capability_type)
     if description:
@@ -111,29 +109,29 @@ def authority_record(dc: DataCentre) -> Built:
     root = _resource("vg:Authority", ivoid, f"{dc.name}: naming authority", dc,
                      description=f"The IVOA naming authority {ivoid} of {dc.name}.",
                      subjects=["virtual observatory"])
-    root.append(E.managingOrg(dc.publisher, **{"ivo-id": dc.ivoid("org")}))
+    root.append(E.managingOrg(dc.publisher, **{"ivo-id": dc.ivoid(vocabulary.ORGANISATION)}))
     return Built(ivoid, root)
 
 
 def organisation_record(dc: DataCentre) -> Built:
-    ivoid = dc.ivoid("org")
+    ivoid = dc.ivoid(vocabulary.ORGANISATION)
     root = _resource("vr:Organisation", ivoid, dc.name, dc, short_name=dc.short_name,
                      description=dc.description, subjects=["virtual observatory"])
     return Built(ivoid, root)
 
 
 def registry_record(dc: DataCentre, base_url: str) -> Built:
-    ivoid = dc.ivoid("registry")
+    ivoid = dc.ivoid(vocabulary.REGISTRY)
     root = _resource("vg:Registry", ivoid, f"{dc.name} publishing registry", dc,
                      short_name=f"{dc.short_name or 'innerspace'} reg",
                      description=(f"The publishing registry of {dc.name}: its services, "
                                   "its inner APIs, its execution service and applications."),
                      subjects=["virtual observatory"])
-    harvest = _capability("ivo://ivoa.net/std/Registry", f"{base_url}/registry/oai",
+    harvest = _capability(vocabulary.OAI_PMH, f"{base_url}/registry/oai",
                           interface_type="vg:OAIHTTP", capability_type="vg:Harvest")
     harvest.append(E.maxRecords("100"))
     root.append(harvest)
-    tap = _capability("ivo://ivoa.net/std/TAP", f"{base_url}/registry/tap",
+    tap = _capability(vocabulary.TAP, f"{base_url}/registry/tap",
                       description="RegTAP 1.1 search over the records this registry holds")
     root.append(tap)
     root.append(E.full("false"))
@@ -141,10 +139,7 @@ def registry_record(dc: DataCentre, base_url: str) -> Built:
     return Built(ivoid, root)
 
 
-def published_service_record(dc: DataCentre, service: object) -> Built:
-    from innerspace.registry.datacentre import PublishedService
-
-    assert isinstance(service, PublishedService)
+def published_service_record(dc: DataCentre, service: PublishedService) -> Built:
     ivoid = dc.ivoid(service.name)
     root = _resource("vr:Service", ivoid, service.title, dc, description=service.description,
                      subjects=service.subjects)
@@ -153,7 +148,7 @@ def published_service_record(dc: DataCentre, service: object) -> Built:
 
 
 def execution_service_record(dc: DataCentre, base_url: str) -> Built:
-    ivoid = dc.ivoid("innerspace/uws")
+    ivoid = dc.ivoid(vocabulary.EXECUTION_SERVICE)
     root = _resource(
         "vr:Service", ivoid, f"{dc.name} innerspace execution service", dc,
         short_name=f"{dc.short_name or 'innerspace'} exec",
@@ -162,40 +157,62 @@ def execution_service_record(dc: DataCentre, base_url: str) -> Built:
                      "application (parameter app) and its parameters."),
         subjects=["virtual observatory", "data analysis"],
         relationships=[("IsServiceFor", f"{dc.name} inner space",
-                        dc.ivoid("innerspace/inner-space"))])
-    root.append(_capability(UWS_STANDARD_ID, f"{base_url}/jobs",
+                        dc.ivoid(vocabulary.INNER_SPACE_RECORD))])
+    root.append(_capability(vocabulary.UWS, f"{base_url}/jobs",
                             description="UWS 1.1 job list; POST app=NAME[:VERSION] and its "
                                         "parameters to create a job"))
-    root.append(_capability(VOSI_CAPABILITIES_ID, f"{base_url}/capabilities", use="full"))
-    root.append(_capability(VOSI_AVAILABILITY_ID, f"{base_url}/availability", use="full"))
+    root.append(_capability(vocabulary.VOSI_CAPABILITIES, f"{base_url}/capabilities",
+                            use="full"))
+    root.append(_capability(vocabulary.VOSI_AVAILABILITY, f"{base_url}/availability",
+                            use="full"))
     return Built(ivoid, root)
 
 
 def inner_space_record(dc: DataCentre) -> Built:
-    ivoid = dc.ivoid("innerspace/inner-space")
+    """The inner space as a vs:CatalogService. One capability per inner API (its kind's
+    standardID, its internal URL, interface role inner:NAME) says how jobs reach it; the
+    tableset says what it holds, for the planner to query in rr.res_schema and rr.res_table:
+    one schema per inner API (name: the API's name, utype: its kind's standardID) with one
+    table per data collection it exposes, named `<API name>.<collection>` (table names are
+    qualified by their schema, and unique within a tableset)."""
+    ivoid = dc.ivoid(vocabulary.INNER_SPACE_RECORD)
     apis = ", ".join(f"{a.name} ({a.kind})" for a in dc.inner_apis) or "none"
     root = _resource(
-        "vr:Service", ivoid, f"{dc.name} inner space", dc,
+        "vs:CatalogService", ivoid, f"{dc.name} inner space", dc,
         description=(f"The APIs {dc.name} offers inside the data centre to innerspace jobs "
                      f"(not reachable from outside): {apis}."),
         subjects=["virtual observatory"],
         relationships=[("IsServedBy", f"{dc.name} innerspace execution service",
-                        dc.ivoid("innerspace/uws"))])
+                        dc.ivoid(vocabulary.EXECUTION_SERVICE))])
     for api in dc.inner_apis:
-        text = f"{api.name}: {api.description or kind(api.kind).title}"
-        if api.collections:
-            text += f" (collections: {', '.join(api.collections)})"
-        root.append(_capability(api.standard_id, api.location, description=text,
+        root.append(_capability(api.standard_id, api.location, description=_about(api),
                                 role=f"inner:{api.name}", use="base"))
     if not dc.inner_apis:
-        root.append(_capability(INNER_SPACE_STANDARD, f"{dc.reference_url}",
+        root.append(_capability(vocabulary.INNER_SPACE, f"{dc.reference_url}",
                                 description="no inner APIs are offered", role=None))
+    else:
+        root.append(E.tableset(*[_inner_api_schema(api) for api in dc.inner_apis]))
     return Built(ivoid, root)
+
+
+def _about(api: InnerApi) -> str:
+    return f"{api.name}: {api.description or inner_api_kind(api.kind).title}"
+
+
+def _inner_api_schema(api: InnerApi) -> etree._Element:
+    schema: etree._Element = E.schema(E.name(api.name), E.description(_about(api)),
+                                      E.utype(api.standard_id))
+    for collection in api.collections:
+        schema.append(E.table(
+            E.name(f"{api.name}.{collection}"),
+            E.description(f"The data collection {collection}, through the inner API "
+                          f"{api.name} ({api.kind}).")))
+    return schema
 
 
 def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
     manifest = app.manifest
-    ivoid = dc.ivoid(f"innerspace/apps/{manifest.name}")
+    ivoid = dc.ivoid(vocabulary.app_local_part(manifest.name))
     needs = ", ".join(r.kind + (f" ({r.collection})" if r.collection else "")
                       for r in manifest.inner_apis) or "nothing"
     description = (f"{manifest.description or manifest.title}\n\nAn innerspace application, "
@@ -208,7 +225,7 @@ def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
         subjects=manifest.subjects or ["data analysis"],
         reference_url=manifest.homepage or f"{base_url}/apps/{manifest.name}",
         relationships=[("IsServedBy", f"{dc.name} innerspace execution service",
-                        dc.ivoid("innerspace/uws"))])
+                        dc.ivoid(vocabulary.EXECUTION_SERVICE))])
     params = [_param("app", f"{manifest.name}:{manifest.version}", "char", None,
                      f"the application and version (image {app.image})", required=True)]
     for name, param in manifest.parameters.items():
@@ -219,7 +236,7 @@ def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
             detail += f" [default {param.default}]"
         params.append(_param(name, None, _DATATYPES[param.type], param.unit, detail,
                              required=param.required))
-    root.append(_capability(APP_STANDARD_ID, f"{base_url}/jobs",
+    root.append(_capability(vocabulary.APP, f"{base_url}/jobs",
                             description=f"run {manifest.name} {manifest.version} as a UWS job",
                             params=params))
     return Built(ivoid, root)
@@ -227,9 +244,9 @@ def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
 
 def _param(name: str, fixed: str | None, datatype: str, unit: str | None, description: str,
            required: bool) -> etree._Element:
-    param = E.param(E.name(name), E.description(description if not fixed else
-                                                 f"{description}; set to {fixed}"),
-                    use="required" if required else "optional", std="false")
+    param: etree._Element = E.param(
+        E.name(name), E.description(description if not fixed else f"{description}; set to {fixed}"),
+        use="required" if required else "optional", std="false")
     if unit:
         param.append(E.unit(unit))
     param.append(E.dataType(datatype))
@@ -239,8 +256,6 @@ def _param(name: str, fixed: str | None, datatype: str, unit: str | None, descri
 def build_records(dc: DataCentre, base_url: str, apps: Iterable[AppImage]) -> list[Built]:
     """Every record this data centre publishes, highest app versions only."""
     newest: dict[str, AppImage] = {}
-    from innerspace.apps.catalogue import version_key
-
     for app in apps:
         current = newest.get(app.name)
         if current is None or version_key(app.version) > version_key(current.version):

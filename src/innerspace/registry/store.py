@@ -9,33 +9,11 @@ import time
 from datetime import UTC, datetime
 
 from lxml import etree
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Engine,
-    Float,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, insert, select, update
 
+from innerspace.db import registry_records
 from innerspace.registry.records import Record
 from innerspace.registry.resources import Built
-
-metadata = MetaData()
-registry_records = Table(
-    "registry_records", metadata,
-    Column("ivoid", String(512), primary_key=True),
-    Column("xml", LargeBinary, nullable=False),
-    Column("digest", String(71), nullable=False),
-    Column("created", Float, nullable=False),
-    Column("updated", Float, nullable=False),
-    Column("deleted", Boolean, nullable=False),
-)
 
 
 def _stamp(timestamp: float) -> str:

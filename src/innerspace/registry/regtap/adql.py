@@ -28,11 +28,12 @@ from functools import lru_cache
 from typing import ClassVar
 
 import sqlglot
-from sqlglot import exp, parser, tokens
+from sqlglot import TokenType, exp, parser, tokens
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, SqlglotError
-from sqlglot.tokens import TokenType
+
+from innerspace.registry.errors import RegTAPError
 
 MAX_QUERY_LENGTH = 100_000
 
@@ -70,7 +71,7 @@ SQLITE_FUNCTIONS = frozenset({
     "group_concat", "instr", "adql_ilike", "adql_truncate", "adql_rand", *UDF_ARITY})
 
 
-class ADQLError(ValueError):
+class ADQLError(RegTAPError, ValueError):
     """A query this service cannot run; the message is meant for the user."""
 
 
@@ -78,8 +79,8 @@ class ADQLDialect(Dialect):
     """ADQL 2.0/2.1 as sqlglot reads it: standard SQL plus TOP, ILIKE and ADQL's LOG."""
 
     class Tokenizer(tokens.Tokenizer):
-        QUOTES: ClassVar[list[str]] = ["'"]
-        IDENTIFIERS: ClassVar[list[str]] = ['"']
+        QUOTES: ClassVar[list[tuple[str, str] | str]] = ["'"]
+        IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = ['"']
         KEYWORDS: ClassVar[dict[str, TokenType]] = {**tokens.Tokenizer.KEYWORDS,
                                                     "TOP": TokenType.TOP}
         KEYWORDS.pop("/*+", None)
@@ -171,7 +172,7 @@ def _name_outputs(tree: exp.Expr) -> None:
         select = select.this
     if not isinstance(select, exp.Select):
         return
-    named = []
+    named: list[exp.Expr] = []
     for position, projection in enumerate(select.expressions, start=1):
         if isinstance(projection, exp.Alias | exp.Column | exp.Star):
             named.append(projection)
@@ -375,7 +376,7 @@ def _cot(value: float | None) -> float | None:
     return None if value is None else 1.0 / math.tan(value)
 
 
-_MATH_FALLBACKS: dict[str, tuple[int, Callable[..., object]]] = {
+_MATH_FALLBACKS: dict[str, tuple[int, Callable[..., float]]] = {
     "sqrt": (1, math.sqrt), "ln": (1, math.log), "log10": (1, math.log10),
     "exp": (1, math.exp), "pi": (0, lambda: math.pi), "power": (2, math.pow),
     "pow": (2, math.pow), "ceil": (1, math.ceil), "floor": (1, math.floor),
@@ -404,8 +405,8 @@ def register_functions(connection: sqlite3.Connection) -> None:
         connection.create_function("log", 2, _null_safe(lambda b, x: math.log(x, b)), **flags)
 
 
-def _null_safe(function: Callable[..., object]) -> Callable[..., object]:
-    def call(*args: object) -> object:
+def _null_safe(function: Callable[..., float]) -> Callable[..., float | None]:
+    def call(*args: float | None) -> float | None:
         if any(a is None for a in args):
             return None
         try:
