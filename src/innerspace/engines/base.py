@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from innerspace.errors import Unavailable
+
 JOB_LABEL = "org.innerspace.job"
 OWNER_LABEL = "org.innerspace.owner"
+APP_LABEL = "org.innerspace.app"
 # Several services may share one engine (two data centres on one host, tests): each only
 # ever re-attaches or cleans up the containers carrying its own instance id.
 SERVICE_LABEL = "org.innerspace.service"
@@ -53,13 +56,26 @@ class ContainerSpec:
     network: str | None = None  # an isolated inner network; None: no network at all
 
 
+def job_labels(spec: ContainerSpec) -> dict[str, str]:
+    """The labels that tie a job's container to its job, owner, app and service; every
+    engine puts them on what it creates for the job, and finds its jobs again by them."""
+    return {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "",
+            APP_LABEL: f"{spec.app}:{spec.app_version}", SERVICE_LABEL: spec.service_id}
+
+
 @dataclass(frozen=True)
 class ExitStatus:
-    """How a container ended."""
+    """How a container ended: the app's exit code, or why the engine failed the job."""
 
-    exit_code: int
+    exit_code: int | None  # None when the engine, not the app, ended the job
     oom_killed: bool = False
-    error: str | None = None  # the engine's own explanation, when it has one
+    error: str | None = None  # the engine's note on how the app ended (e.g. "stopped")
+    failure: str | None = None  # the engine, not the app, failed the job: why
+
+    @classmethod
+    def engine_failed(cls, why: str) -> ExitStatus:
+        """The engine, not the app, ended the job (a lost container or node, a refusal)."""
+        return cls(None, failure=why)
 
 
 @dataclass(frozen=True)
@@ -71,8 +87,10 @@ class Found:
     running: bool
 
 
-class EngineError(RuntimeError):
+class EngineError(Unavailable):
     """The engine refused or failed; the message is fit to show a user."""
+
+    topic = "the compute engine is unavailable"
 
 
 class Engine(ABC):

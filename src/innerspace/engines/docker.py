@@ -1,20 +1,15 @@
 """The local Docker engine: one container per job on the engine the service talks to.
 
-The Docker SDK is synchronous; its calls run on a dedicated thread pool sized to the job
-limit, so that many blocking waits never starve the rest of the service. Waiting is done in
-short slices, so that the threads come back when the service shuts down.
+Its blocking SDK calls run on the thread pool of the shared Docker base (docker_base.py).
+Waiting is done in short slices, so that the threads come back when the service shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import docker
@@ -29,71 +24,18 @@ from innerspace.engines.base import (
     CONTAINER_RESULTS,
     CONTAINER_SERVICES,
     JOB_LABEL,
-    OWNER_LABEL,
     SERVICE_LABEL,
     ContainerSpec,
-    Engine,
     EngineError,
     ExitStatus,
     Found,
+    job_labels,
 )
+from innerspace.engines.docker_base import DockerBackedEngine, connect, engine_threads, explain
 
-APP_LABEL = "org.innerspace.app"
 WAIT_SLICE = 5  # seconds one blocking wait call may last
 ENGINE_PATIENCE = 60  # seconds of engine silence before a running job is given up
 SHM_SIZE = 16 * 1024 * 1024
-
-
-def docker_client(docker_host: str | None = None) -> docker.DockerClient:
-    """A client for `docker_host`, or the environment's engine (DOCKER_HOST, the socket)."""
-    if docker_host:
-        return docker.DockerClient(base_url=docker_host, timeout=120)
-    return docker.from_env(timeout=120)
-
-
-def connect(settings: Settings) -> docker.DockerClient:
-    """The client for the settings' Docker engine, or an EngineError saying why not."""
-    try:
-        return docker_client(settings.docker_host)
-    except DockerException as exc:
-        raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-
-
-def engine_threads(settings: Settings) -> int:
-    """Waiting holds a thread per running job: size a pool above the job limit."""
-    return settings.limits.max_running_jobs * 2 + 8
-
-
-class DockerBackedEngine(Engine):
-    """What the engines that talk to a Docker engine share: the client, and a thread pool
-    of their own for its blocking calls (so many waits never starve the service)."""
-
-    def __init__(self, client: docker.DockerClient, threads: int, thread_prefix: str,
-                 log_size: int) -> None:
-        self._client = client
-        self._api = client.api
-        self._log_size = log_size
-        self._closed = threading.Event()
-        self._networks: set[str] = set()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=thread_prefix)
-
-    @property
-    def client(self) -> docker.DockerClient:
-        return self._client
-
-    async def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, partial(func, *args, **kwargs))
-        except APIError:
-            raise  # the engine answered (APIError is a requests HTTPError): callers decide
-        except RequestException as exc:
-            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-
-    async def close(self) -> None:
-        self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
 
 
 class DockerEngine(DockerBackedEngine):
@@ -117,7 +59,7 @@ class DockerEngine(DockerBackedEngine):
                    log_size=settings.limits.log_size, registry_auth=auth)
 
     def host_config(self, spec: ContainerSpec) -> dict[str, Any]:
-        binds = {
+        binds: dict[str, Mapping[str, str]] = {
             str(spec.params_file): {"bind": CONTAINER_PARAMS, "mode": "ro"},
             str(spec.inputs_dir): {"bind": CONTAINER_INPUTS, "mode": "ro"},
             str(spec.results_dir): {"bind": CONTAINER_RESULTS, "mode": "rw"},
@@ -184,11 +126,6 @@ class DockerEngine(DockerBackedEngine):
             raise EngineError(f"pulling {image} failed: {explain(exc)}") from exc
         report("image pulled")
 
-    @staticmethod
-    def labels(spec: ContainerSpec) -> dict[str, str]:
-        return {JOB_LABEL: spec.job_id, OWNER_LABEL: spec.owner or "",
-                APP_LABEL: f"{spec.app}:{spec.app_version}", SERVICE_LABEL: spec.service_id}
-
     def _ensure_network(self, name: str) -> None:
         """An internal network (no route out, no gateway to the host) for inner APIs."""
         if name in self._networks:
@@ -213,7 +150,7 @@ class DockerEngine(DockerBackedEngine):
                 command=spec.argv,
                 user=f"{spec.uid}:{spec.gid}",
                 environment=spec.env,
-                labels=self.labels(spec),
+                labels=job_labels(spec),
                 name=f"innerspace-{spec.job_id}",
                 host_config=self.host_config(spec),
                 network_disabled=spec.network is None,
@@ -254,27 +191,24 @@ class DockerEngine(DockerBackedEngine):
             result = await self._call(self._wait_blocking, handle)
             state = await self._call(self._api.inspect_container, handle)
         except NotFound:
-            return ExitStatus(exit_code=-1, error="the container disappeared")
+            return ExitStatus.engine_failed("the container disappeared")
         except (APIError, DockerException, EngineError) as exc:
-            return ExitStatus(exit_code=-1, error=f"lost contact with the engine: {exc}")
+            return ExitStatus.engine_failed(f"lost contact with the engine: {exc}")
         status = state.get("State", {})
         error = (result.get("Error") or {}).get("Message") or status.get("Error") or None
-        return ExitStatus(exit_code=int(result.get("StatusCode", -1)),
-                          oom_killed=bool(status.get("OOMKilled")), error=error or None)
+        code = result.get("StatusCode")
+        if code is None or int(code) < 0:  # the engine has no exit status to give
+            return ExitStatus.engine_failed(error or "the engine did not report an exit status")
+        return ExitStatus(exit_code=int(code), oom_killed=bool(status.get("OOMKilled")),
+                          error=error or None)
 
     async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
         loop = asyncio.get_running_loop()
 
         def follow() -> None:
-            pending = b""
-            for chunk in self._api.logs(handle, stdout=True, stderr=False, stream=True,
-                                        follow=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    loop.call_soon_threadsafe(on_line, line.decode("utf-8", "replace"))
-                if self._closed.is_set():
-                    return
+            chunks = self._api.logs(handle, stdout=True, stderr=False, stream=True,
+                                    follow=True)
+            self._forward_lines(chunks, on_line, loop)
 
         with contextlib.suppress(NotFound):
             await self._call(follow)
@@ -287,19 +221,13 @@ class DockerEngine(DockerBackedEngine):
                 if exc.response is None or exc.response.status_code != 409:  # not running
                     raise EngineError(f"could not stop the container: {explain(exc)}") from exc
 
-    async def collect_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
-        await self._call(self._write_logs, handle, stdout, stderr)
-
-    def _write_logs(self, handle: str, stdout: Path, stderr: Path) -> None:
-        for path, out, err in ((stdout, True, False), (stderr, False, True)):
-            try:
-                chunks = self._api.logs(handle, stdout=out, stderr=err, stream=True)
-            except NotFound:
-                path.touch()
-                continue
-            with path.open("wb") as handle_file:
-                for chunk in chunks:
-                    handle_file.write(chunk)
+    def _log_chunks(self, handle: str, stdout: bool) -> Iterable[bytes] | None:
+        try:
+            chunks: Iterable[bytes] = self._api.logs(handle, stdout=stdout, stderr=not stdout,
+                                                     stream=True)
+        except NotFound:
+            return None
+        return chunks
 
     async def remove(self, handle: str) -> None:
         with contextlib.suppress(NotFound):
@@ -323,7 +251,3 @@ class DockerEngine(DockerBackedEngine):
         except (DockerException, EngineError, OSError) as exc:
             return f"the Docker engine does not answer: {exc}"
         return None
-
-
-def explain(exc: APIError) -> str:
-    return str(getattr(exc, "explanation", None) or exc)

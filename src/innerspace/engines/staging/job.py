@@ -20,7 +20,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 from urllib.parse import quote
 
 ROOT = Path(os.environ.get("INNERSPACE_ROOT", "/innerspace"))
@@ -28,27 +30,28 @@ STAGING_FAILED = 75
 ATTEMPTS = 9  # about 50 s: long enough for a restarting service's stage server
 CHUNK = 1 << 20
 
+T = TypeVar("T")
+
 
 def say(text: str) -> None:
     sys.stderr.write(f"innerspace-stage: {text}\n")
     sys.stderr.flush()
 
 
-def request(url: str, token: str, method: str = "GET", body: object = None,
+def request(url: str, token: str, method: str = "GET", body: BinaryIO | None = None,
             length: int | None = None) -> urllib.request.Request:
     headers = {"Authorization": f"Bearer {token}"}
     if length is not None:
         headers["Content-Length"] = str(length)
-    return urllib.request.Request(url, data=body, headers=headers,  # type: ignore[arg-type]
-                                  method=method)
+    return urllib.request.Request(url, data=body, headers=headers, method=method)
 
 
-def with_retries(what: str, action: object) -> object:
+def with_retries(what: str, action: Callable[[], T]) -> T:
     """The stage server may still be starting, or the overlay network still settling."""
     delay = 0.2
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return action()  # type: ignore[operator]
+            return action()
         except urllib.error.HTTPError as exc:
             if exc.code < 500 or attempt == ATTEMPTS:
                 raise
@@ -66,7 +69,7 @@ def fetch_inputs(base: str, token: str) -> None:
         with urllib.request.urlopen(request(f"{base}/files", token), timeout=30) as answer:
             return list(json.load(answer)["files"])
 
-    for item in with_retries("listing the job's files", listing):  # type: ignore[union-attr]
+    for item in with_retries("listing the job's files", listing):
         relative = str(item["path"])
         target = ROOT / relative
         target.parent.mkdir(parents=True, exist_ok=True)
