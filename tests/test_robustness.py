@@ -130,7 +130,7 @@ def test_result_names_are_url_encoded(build_app: Any, tmp_path: Path,
 
 
 def test_deep_result_trees_are_walked_and_removed(tmp_path: Path) -> None:
-    files = JobFiles(tmp_path / "job")
+    files = JobFiles.of(tmp_path, "job")
     files.create()
     deep = str(files.results)
     for _ in range(1200):  # deeper than Python's recursion limit

@@ -69,13 +69,15 @@ def test_insert_get_update_delete(store: JobStore) -> None:
     assert job.seq == 1
     loaded = store.get(job.id)
     assert loaded == job
-    store.update(job.id, phase=Phase.COMPLETED, results=[JobResult("a.txt", 3, "text/plain")],
-                 end_time=123.5)
+    assert store.change_phase(job.id, Phase.PENDING, Phase.COMPLETED,
+                              results=[JobResult("a.txt", 3, "text/plain")], end_time=123.5)
+    assert not store.change_phase(job.id, Phase.PENDING, Phase.ABORTED), "no longer PENDING"
+    store.update(job.id, message="kept")
     updated = store.get(job.id)
     assert updated is not None
     assert updated.phase is Phase.COMPLETED
     assert updated.results == (JobResult("a.txt", 3, "text/plain"),)
-    assert updated.end_time == 123.5
+    assert updated.end_time == 123.5 and updated.message == "kept"
     store.delete(job.id)
     assert store.get(job.id) is None
 

@@ -181,9 +181,19 @@ def test_active_phases() -> None:
 
 @pytest.fixture
 def files(tmp_path: Path) -> JobFiles:
-    job = JobFiles(tmp_path / "jobs" / "abc")
+    job = JobFiles.of(tmp_path / "jobs", "abc")
     job.create()
     return job
+
+
+def test_a_jobs_files_live_under_the_jobs_directory(tmp_path: Path) -> None:
+    assert JobFiles.of(tmp_path, "abcdefghijklmnop").root == tmp_path / "abcdefghijklmnop"
+
+
+@pytest.mark.parametrize("job_id", ["", ".", "..", "a/b", "../x", "a\\b"])
+def test_job_ids_cannot_leave_the_jobs_directory(tmp_path: Path, job_id: str) -> None:
+    with pytest.raises(ValueError, match="cannot name a job directory"):
+        JobFiles.of(tmp_path, job_id)
 
 
 def test_create_makes_the_layout(files: JobFiles) -> None:
@@ -227,7 +237,7 @@ def test_scan_results_log_ids_belong_to_the_logs(files: JobFiles) -> None:
 
 
 def test_scan_results_without_anything(tmp_path: Path) -> None:
-    assert JobFiles(tmp_path / "never-created").scan_results() == ([], [])
+    assert JobFiles.of(tmp_path, "never-created").scan_results() == ([], [])
 
 
 def test_result_path_finds_regular_files(files: JobFiles) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from innerspace.uws.store import JobResult
-from innerspace.uws.xml import xml_safe
+from innerspace.xmltext import xml_safe
 
 LOG_RESULTS = ("stdout", "stderr")
 MAX_DEPTH = 32
@@ -39,6 +39,8 @@ def remove_tree(path: Path) -> None:
         subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
         if path.exists():
             raise OSError(f"could not remove {path}") from None
+
+
 _EXTRA_TYPES = {
     ".fits": "application/fits", ".fit": "application/fits", ".fz": "application/fits",
     ".vot": "application/x-votable+xml", ".votable": "application/x-votable+xml",
@@ -58,7 +60,16 @@ def mime_type(name: str) -> str:
 
 @dataclass(frozen=True)
 class JobFiles:
+    """The file tree of one job (see the module docstring); `JobFiles.of` finds it."""
+
     root: Path
+
+    @classmethod
+    def of(cls, jobs_dir: Path, job_id: str) -> JobFiles:
+        """The files of job `job_id` under `jobs_dir`: the one way to locate them."""
+        if not job_id or job_id in (".", "..") or "/" in job_id or "\\" in job_id:
+            raise ValueError(f"{job_id!r} cannot name a job directory")
+        return cls(jobs_dir / job_id)
 
     @property
     def inputs(self) -> Path:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from innerspace.apps.manifest import AppManifest, ParameterType, template_fields
-from innerspace.apps.values import coerce_value
+from innerspace.apps.manifest import AppManifest, template_fields
+from innerspace.apps.values import ParameterType, coerce_value
 from innerspace.config import Settings
 from innerspace.engines.base import (
     CONTAINER_INPUTS,

@@ -5,47 +5,38 @@ answers 303 See Other to the resource to look at next."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.datastructures import UploadFile
 
-from innerspace.auth import owner_for
-from innerspace.uws.errors import BadRequest, TooLarge
-from innerspace.uws.service import JobRequest, JobService, Upload
+from innerspace.errors import BadRequest
+from innerspace.uws.request import JobRequest, Upload
+from innerspace.uws.service import JobService
 from innerspace.uws.xml import (
-    XML_TYPE,
     iso,
     job_document,
     job_list_document,
     parameters_document,
     results_document,
-    xml_safe,
 )
+from innerspace.web import forms, media
+from innerspace.web.caller import Owner
+from innerspace.web.urls import base_url
 
 router = APIRouter()
 
 
-# Dependencies are coroutines so that FastAPI does not hand them to a worker thread.
+# A coroutine, so that FastAPI does not hand it to a worker thread.
 async def get_service(request: Request) -> JobService:
-    return request.app.state.services.jobs
-
-
-async def get_owner(request: Request) -> str | None:
-    return owner_for(request.app.state.settings, request.headers.get("authorization"))
+    service: JobService = request.app.state.services.jobs
+    return service
 
 
 Service = Annotated[JobService, Depends(get_service)]
-Owner = Annotated[str | None, Depends(get_owner)]
-
-
-def base_url(request: Request) -> str:
-    configured = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 def jobs_url(request: Request) -> str:
@@ -57,7 +48,7 @@ def job_url(request: Request, job_id: str) -> str:
 
 
 def xml(body: bytes) -> Response:
-    return Response(body, media_type=XML_TYPE)
+    return Response(body, media_type=media.XML)
 
 
 def text(value: str) -> PlainTextResponse:
@@ -68,92 +59,21 @@ def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-class StrictMultiPartParser(MultiPartParser):
-    """Starlette's multipart parser, but text that is not valid UTF-8 is refused instead of
-    being read as Latin-1 (which would store mojibake as a parameter value)."""
-
-    def on_part_end(self) -> None:
-        part = self._current_part
-        if not part.field_name.isascii():
-            raise MultiPartException(
-                f"field name {part.field_name!r} is not ASCII (parameter names are identifiers)")
-        if part.file is None:
-            try:
-                part.data.decode(self._charset or "utf-8")
-            except (UnicodeDecodeError, LookupError):
-                raise MultiPartException(
-                    f"the value of {part.field_name!r} is not valid "
-                    f"{self._charset or 'UTF-8'} text") from None
-        super().on_part_end()
-
-
-def check_utf8_pairs(body: bytes) -> None:
-    """Refuse an urlencoded body with raw bytes that are not UTF-8, naming the field."""
-    for pair in body.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        try:
-            name.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest(f"a parameter name ({name.decode('utf-8', 'replace')!r}) is not "
-                             "valid UTF-8 text") from None
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest(f"parameter {name.decode()!r} holds bytes that are not valid "
-                             "UTF-8 text") from None
+def _upload_limit(request: Request) -> int:
+    limit: int = request.app.state.settings.limits.max_upload_size
+    return limit
 
 
 @asynccontextmanager
 async def form_fields(request: Request) -> AsyncIterator[list[tuple[str, str | Upload]]]:
-    """The request's form fields (urlencoded or multipart) plus any query parameters; uploads
-    are spooled to temporary files that are closed when the block ends."""
-    settings = request.app.state.settings
-    limits = settings.limits
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limits.max_upload_size + 65536:
-        raise TooLarge(f"the request body ({length} bytes) is larger than the upload limit "
-                       f"of {limits.max_upload_size} bytes")
-    fields: list[tuple[str, str | Upload]] = list(request.query_params.multi_items())
-    content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    form: FormData | None = None
-    try:
-        if media_type == "multipart/form-data":
-            async with aclosing(request.stream()) as stream:
-                form = await StrictMultiPartParser(
-                    request.headers, stream, max_files=64, max_fields=1000,
-                    max_part_size=1024 * 1024).parse()
-        elif media_type in ("application/x-www-form-urlencoded", ""):
-            check_utf8_pairs(await request.body())
-            form = await request.form(max_files=0, max_fields=1000)
-        else:
-            raise BadRequest(f"unsupported content type {content_type!r}: send "
-                             "application/x-www-form-urlencoded or multipart/form-data")
-    except MultiPartException as exc:
-        raise BadRequest(f"malformed multipart body: {exc.message}") from None
-    try:
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                fields.append((name, Upload(value.filename, value.file)))
-            else:
-                fields.append((name, value))
-        for name, value in fields:
-            for item in (name, value if isinstance(value, str) else ""):
-                if "\ufffd" in item:
-                    raise BadRequest(f"parameter {name!r} holds bytes that are not valid "
-                                     "UTF-8 text")
-                if not xml_safe(item):
-                    raise BadRequest(f"parameter {name!r} holds control characters that "
-                                     "cannot be stored")
-        yield fields
-    finally:
-        await form.close()
+    """The request's fields, uploads as the job service takes them."""
+    async with forms.form_fields(request, _upload_limit(request)) as fields:
+        yield [(name, Upload(value.filename, value.file) if isinstance(value, UploadFile)
+                else value) for name, value in fields]
 
 
 async def plain_fields(request: Request) -> dict[str, str]:
-    """The request's plain (non-file) fields by upper-cased name, for UWS's own parameters."""
-    async with form_fields(request) as fields:
-        return {name.upper(): value for name, value in fields if isinstance(value, str)}
+    return await forms.plain_fields(request, _upload_limit(request))
 
 
 @router.get("/jobs", summary="UWS job list")
@@ -162,8 +82,8 @@ async def list_jobs(request: Request, service: Service, owner: Owner,
                     AFTER: str | None = None, LAST: str | None = None) -> Response:
     params = {k.upper(): v for k, v in request.query_params.multi_items()}
     phases = [v for k, v in request.query_params.multi_items() if k.upper() == "PHASE"]
-    refs = service.list(owner, phases or PHASE or [], params.get("AFTER", AFTER),
-                        params.get("LAST", LAST))
+    refs = service.list_jobs(owner, phases or PHASE or [], params.get("AFTER", AFTER),
+                             params.get("LAST", LAST))
     return xml(job_list_document(refs, jobs_url(request)))
 
 

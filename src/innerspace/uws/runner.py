@@ -1,10 +1,10 @@
 """The job runner: a FIFO queue in front of the engine, supervision of running containers,
-execution-duration enforcement, and recovery after a restart.
+execution-duration enforcement, destruction, and recovery after a restart.
 
 The database is the truth; the in-memory queue and task table are rebuilt from it (and from
 the engine's own list of this service's containers) when the service starts. Whatever goes
 wrong while a job runs, the job ends in a final phase with a message: it never stays
-QUEUED or EXECUTING with nobody watching it.
+QUEUED or EXECUTING with nobody watching it. Every phase change goes through JobLifecycle.
 """
 
 from __future__ import annotations
@@ -19,21 +19,35 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
-from innerspace.engines.base import Engine, EngineError, ExitStatus
-from innerspace.runtime import PROGRESS_PREFIX
-from innerspace.units import format_memory
+from innerspace.engines.base import Engine, EngineError
+from innerspace.uws.errors import JobNotFound, PhaseConflict
 from innerspace.uws.jobfiles import JobFiles
-from innerspace.uws.launch import check_allowed, container_memory, prepare
+from innerspace.uws.launch import check_allowed, prepare
+from innerspace.uws.lifecycle import JobLifecycle
 from innerspace.uws.notify import PhaseNotifier
-from innerspace.uws.phases import Phase
+from innerspace.uws.outcome import judge
+from innerspace.uws.phases import Phase, check_transition
+from innerspace.uws.progress import ProgressReporter
 from innerspace.uws.reaper import DestructionReaper
 from innerspace.uws.store import Job, JobStore
 
 log = logging.getLogger(__name__)
 
-STDERR_TAIL = 800  # characters of stderr quoted in an error summary
+
+@dataclass(frozen=True)
+class QueueState:
+    """Where a job stands before the engine, for its quote: the jobs ahead of it in the
+    queue (the whole queue when it is not queued), those running, and how many may run."""
+
+    ahead: int
+    running: int
+    slots: int
+
+    @property
+    def rounds(self) -> int:
+        """How many runs, one after another, until this job has had its own."""
+        return (self.ahead + self.running) // self.slots + 1
 
 
 @dataclass
@@ -53,11 +67,12 @@ class JobRunner:
 
     def __init__(self, settings: Settings, store: JobStore, engine: Engine,
                  notifier: PhaseNotifier) -> None:
-        self.settings = settings
-        self.store = store
-        self.engine = engine
-        self.notifier = notifier
-        self.reaper = DestructionReaper(store, self.forget)
+        self._settings = settings
+        self._store = store
+        self._engine = engine
+        self._notifier = notifier
+        self._phases = JobLifecycle(store, notifier)
+        self._reaper = DestructionReaper(store, self.forget)
         self._queue: deque[str] = deque()
         self._running: dict[str, _Running] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -67,13 +82,13 @@ class JobRunner:
 
     async def start(self) -> None:
         await self._recover()
-        self.reaper.start()
+        self._reaper.start()
         self._fill()
 
     async def close(self) -> None:
         """Stop supervising; containers keep running and are re-attached on the next start."""
         self._closing = True
-        await self.reaper.close()
+        await self._reaper.close()
         tasks = [r.task for r in self._running.values()] + list(self._background)
         for task in tasks:
             task.cancel()
@@ -81,32 +96,50 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    # -- queue -------------------------------------------------------------------------
-
-    @property
-    def max_running(self) -> int:
-        return self.settings.limits.max_running_jobs
+    # -- what the job service asks of the runner ---------------------------------------
 
     def enqueue(self, job_id: str) -> None:
+        """Queue a job that is QUEUED in the store; it starts when a slot is free."""
         self._queue.append(job_id)
         self._fill()
 
-    def queue_position(self, job_id: str) -> int | None:
+    def queue_state(self, job_id: str) -> QueueState:
         try:
-            return self._queue.index(job_id)
+            ahead = self._queue.index(job_id)
         except ValueError:
-            return None
+            ahead = len(self._queue)
+        return QueueState(ahead, len(self._running), self._settings.limits.max_running_jobs)
 
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
+    def destruction_set(self, when: float) -> None:
+        """A job's destruction time is now `when` (epoch seconds)."""
+        self._reaper.scheduled(when)
 
-    @property
-    def running(self) -> int:
-        return len(self._running)
+    async def abort(self, job: Job, message: str | None = None) -> None:
+        """Abort a PENDING, QUEUED or EXECUTING job; PhaseConflict for one that has ended.
+        Returns once the job is final (a job that ends on its own meanwhile keeps its end)."""
+        check_transition(job.phase, Phase.ABORTED)  # refuse before stopping anything
+        await self._abort(job, message)
+
+    async def forget(self, job: Job) -> None:
+        """Remove every trace of a job: its container, its files and its record. The record
+        goes even if the files cannot all be removed (they are logged and left)."""
+        if job.phase.is_active or job.id in self._running:
+            await self._abort(job)
+        if job.container:
+            with contextlib.suppress(Exception):
+                await self._engine.remove(job.container)
+        files = JobFiles.of(self._settings.jobs_dir, job.id)
+        try:
+            await asyncio.to_thread(files.remove)
+        finally:
+            self._store.delete(job.id)
+            self._notifier.changed(job.id)  # not a phase change: WAITs find the job gone
+
+    # -- queue -------------------------------------------------------------------------
 
     def _fill(self) -> None:
-        while self._queue and len(self._running) < self.max_running and not self._closing:
+        limit = self._settings.limits.max_running_jobs
+        while self._queue and len(self._running) < limit and not self._closing:
             job_id = self._queue.popleft()
             self._track(job_id, self._run(job_id))
 
@@ -121,75 +154,57 @@ class JobRunner:
 
         task.add_done_callback(done)
 
-    # -- abort and delete ----------------------------------------------------------------
-
-    async def abort(self, job: Job, message: str | None = None) -> None:
-        """Abort a PENDING, QUEUED or EXECUTING job."""
+    async def _abort(self, job: Job, message: str | None = None) -> None:
         if job.id in self._queue:
             self._queue.remove(job.id)
         running = self._running.get(job.id)
         if running is not None:
             running.aborting = True
             if running.handle is not None:
-                await self.engine.stop(running.handle)
+                await self._engine.stop(running.handle)
             # The supervising task records ABORTED when the container has ended.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.shield(running.task)
-            if self.store.get(job.id) is not None and not self._is_final(job.id):
-                self._finish(job.id, Phase.ABORTED, error_message=message)
-            return
-        if job.container and job.phase is Phase.EXECUTING:
-            await self.engine.stop(job.container)  # an unwatched container: stop it too
-        self._finish(job.id, Phase.ABORTED, error_message=message)
-
-    def _is_final(self, job_id: str) -> bool:
-        job = self.store.get(job_id)
-        return job is None or job.phase.is_final
-
-    async def forget(self, job: Job) -> None:
-        """Remove every trace of a job: its container, its files and its record. The record
-        goes even if the files cannot all be removed (they are logged and left)."""
-        if job.phase.is_active or job.id in self._running:
-            await self.abort(job)
-        if job.container:
-            with contextlib.suppress(Exception):
-                await self.engine.remove(job.container)
-        files = JobFiles(self.settings.jobs_dir / job.id)
-        try:
-            await asyncio.to_thread(files.remove)
-        finally:
-            self.store.delete(job.id)
-            self.notifier.changed(job.id)
+        elif job.container and job.phase is Phase.EXECUTING:
+            await self._engine.stop(job.container)  # an unwatched container: stop it too
+        self._phases.end(job.id, Phase.ABORTED, error_message=message)
 
     # -- running one job -----------------------------------------------------------------
 
     async def _run(self, job_id: str) -> None:
-        job = self.store.get(job_id)
+        job = self._store.get(job_id)
         if job is None or job.phase is not Phase.QUEUED:
             return
         running = self._running[job.id]
-        files = JobFiles(self.settings.jobs_dir / job.id)
+        files = JobFiles.of(self._settings.jobs_dir, job.id)
         try:
-            check_allowed(self.settings, job.image)
-            await self.engine.ensure_image(job.image, partial(self._report, job.id))
-            spec = await asyncio.to_thread(prepare, self.settings, job, files)
+            check_allowed(self._settings, job.image)
+            await self._engine.ensure_image(job.image, partial(self._report, job.id))
+            spec = await asyncio.to_thread(prepare, self._settings, job, files)
             if running.aborting:
-                self._finish(job.id, Phase.ABORTED)
+                self._phases.end(job.id, Phase.ABORTED)
                 return
-            handle = await self.engine.start(spec)
+            handle = await self._engine.start(spec)
         except Exception as exc:  # whatever went wrong, the job must not stay QUEUED
             reason = exc if isinstance(exc, EngineError | ValueError | OSError) else repr(exc)
             log.warning("job %s could not start: %s", job.id, reason)
-            self._finish(job.id, Phase.ERROR, error_message=f"the job could not start: {reason}")
+            self._phases.end(job.id, Phase.ERROR,
+                             error_message=f"the job could not start: {reason}")
             return
         running.handle = handle
         started = time.time()
-        self.store.update(job.id, phase=Phase.EXECUTING, start_time=started, container=handle,
-                          message=None)
-        self.notifier.changed(job.id)
+        try:
+            self._phases.move(job.id, Phase.EXECUTING, start_time=started, container=handle,
+                              message=None)
+        except (JobNotFound, PhaseConflict) as exc:  # it ended or went while starting
+            log.warning("job %s: its container started too late: %s", job.id, exc)
+            await self._stop_quietly(handle)
+            self._spawn(self._remove_container(handle))
+            return
         if running.aborting:
             await self._stop_quietly(handle)
-        await self._supervise(job.with_changes(start_time=started, container=handle), handle)
+        await self._supervise(job.with_changes(phase=Phase.EXECUTING, start_time=started,
+                                               container=handle), handle)
 
     async def _supervise(self, job: Job, handle: str) -> None:
         try:
@@ -199,30 +214,30 @@ class JobRunner:
         except Exception as exc:
             log.exception("job %s: supervision failed", job.id)
             await self._stop_quietly(handle)
-            self._finish(job.id, Phase.ERROR,
-                         error_message=f"the service lost track of the job: {exc!r}")
+            self._phases.end(job.id, Phase.ERROR,
+                             error_message=f"the service lost track of the job: {exc!r}")
             self._spawn(self._remove_container(handle))
 
     async def _watch(self, job: Job, handle: str) -> None:
-        files = JobFiles(self.settings.jobs_dir / job.id)
+        files = JobFiles.of(self._settings.jobs_dir, job.id)
         deadline = None
         if job.execution_duration > 0:
             deadline = (job.start_time or time.time()) + job.execution_duration
         timed_out = False
-        reporter = ProgressReporter(self, job.id)
-        follower = asyncio.create_task(self.engine.follow_output(handle, reporter))
+        reporter = ProgressReporter(partial(self._report, job.id))
+        follower = asyncio.create_task(self._engine.follow_output(handle, reporter))
         try:
             remaining = None if deadline is None else max(0.0, deadline - time.time())
-            status = await asyncio.wait_for(self.engine.wait(handle), remaining)
+            status = await asyncio.wait_for(self._engine.wait(handle), remaining)
         except TimeoutError:
             timed_out = True
-            await self.engine.stop(handle)
-            status = await self.engine.wait(handle)
+            await self._engine.stop(handle)
+            status = await self._engine.wait(handle)
         finally:
             reporter.closed = True  # lines still in flight must not outlive the run
             follower.cancel()
         try:
-            await self.engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
+            await self._engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
         except Exception as exc:  # the results still count; say why the logs are missing
             log.warning("job %s: could not collect logs: %s", job.id, exc)
         results, skipped = await asyncio.to_thread(files.scan_results)
@@ -230,51 +245,25 @@ class JobRunner:
             log.warning("job %s: result %r skipped (not a regular file with a usable name)",
                         job.id, name)
         running = self._running.get(job.id)
-        phase, message = self._outcome(job, status, timed_out,
-                                       aborted=bool(running and running.aborting), files=files)
-        self._finish(job.id, phase, error_message=message, results=results,
-                     exit_code=status.exit_code)
+        outcome = judge(self._settings, job, status, timed_out=timed_out,
+                        aborted=bool(running and running.aborting), stderr=files.log("stderr"))
+        self._phases.end(job.id, outcome.phase, error_message=outcome.message,
+                         results=results, exit_code=outcome.exit_code)
         self._spawn(self._remove_container(handle))
 
-    def _outcome(self, job: Job, status: ExitStatus, timed_out: bool, aborted: bool,
-                 files: JobFiles) -> tuple[Phase, str | None]:
-        if aborted:
-            return Phase.ABORTED, None
-        if timed_out:
-            return Phase.ERROR, (f"the job exceeded its execution duration of "
-                                 f"{job.execution_duration} s and was stopped")
-        if status.oom_killed:
-            memory = container_memory(self.settings, AppManifest.model_validate(job.manifest))
-            return Phase.ERROR, f"the application ran out of memory (limit {format_memory(memory)})"
-        if status.exit_code < 0 and status.error:  # the engine, not the app, failed
-            return Phase.ERROR, f"the job failed: {status.error}"
-        if status.exit_code != 0:
-            why = status.error or _tail(files.log("stderr"))
-            message = f"the application exited with status {status.exit_code}"
-            return Phase.ERROR, f"{message}: {why}" if why else message
-        return Phase.COMPLETED, None
-
     def _report(self, job_id: str, message: str) -> None:
-        """A progress message while the job waits for its container (shown in jobInfo)."""
-        self.store.update(job_id, message=message[:500])
-
-    def _finish(self, job_id: str, phase: Phase, **values: Any) -> None:
-        values = {k: v for k, v in values.items() if v is not None}
-        values["message"] = None
-        if phase is Phase.ERROR:
-            values.setdefault("error_type", "fatal")
-        self.store.update(job_id, phase=phase, end_time=time.time(), **values)
-        self.notifier.changed(job_id)
+        """What is happening to the job now (pulling its image, its progress): jobInfo."""
+        self._store.update(job_id, message=message[:500])
 
     async def _stop_quietly(self, handle: str) -> None:
         try:
-            await self.engine.stop(handle)
+            await self._engine.stop(handle)
         except Exception as exc:
             log.warning("could not stop container %s: %s", handle[:12], exc)
 
     async def _remove_container(self, handle: str) -> None:
         try:
-            await self.engine.remove(handle)
+            await self._engine.remove(handle)
         except Exception as exc:
             log.warning("could not remove container %s: %s", handle[:12], exc)
 
@@ -288,60 +277,23 @@ class JobRunner:
     async def _recover(self) -> None:
         try:
             found = {f.job_id: f for f in
-                     await self.engine.find_jobs(self.settings.service_id)}
+                     await self._engine.find_jobs(self._settings.service_id)}
         except Exception as exc:
             raise RecoveryError(f"cannot list this service's job containers on the "
-                                f"{self.engine.name} engine: {exc}") from exc
-        for job in self.store.in_phases([Phase.EXECUTING]):
+                                f"{self._engine.name} engine: {exc}") from exc
+        for job in self._store.in_phases([Phase.EXECUTING]):
             container = found.pop(job.id, None)
             if container is None:
-                self._finish(job.id, Phase.ERROR,
-                             error_message="the job's container was lost while the service "
-                                           "was down")
+                self._phases.end(job.id, Phase.ERROR,
+                                 error_message="the job's container was lost while the "
+                                               "service was down")
                 continue
             log.info("re-attaching job %s (container %s)", job.id, container.handle[:12])
             self._track(job.id, self._supervise(job, container.handle), container.handle)
-        for job in self.store.in_phases([Phase.QUEUED]):
+        for job in self._store.in_phases([Phase.QUEUED]):
             container = found.pop(job.id, None)
             if container is not None:  # started just before a crash: start it again cleanly
                 await self._remove_container(container.handle)
             self._queue.append(job.id)
         for leftover in found.values():  # containers of finished or deleted jobs
             await self._remove_container(leftover.handle)
-
-
-class ProgressReporter:
-    """Turns the app's progress lines (innerspace.runtime.progress) into the job's message,
-    shown in its jobInfo while it runs; at most one database write a second."""
-
-    def __init__(self, runner: JobRunner, job_id: str) -> None:
-        self._runner = runner
-        self._job_id = job_id
-        self._last = 0.0
-        self.closed = False
-
-    def __call__(self, line: str) -> None:
-        if self.closed or not line.startswith(PROGRESS_PREFIX):
-            return
-        fields = line[len(PROGRESS_PREFIX):].split(maxsplit=1)
-        if not fields:
-            return
-        fraction, text = fields[0], (fields[1] if len(fields) > 1 else "")
-        try:
-            percent = f"{float(fraction):.0%}"
-        except ValueError:
-            percent = ""
-        message = ": ".join(p for p in (percent, text.strip()) if p)
-        now = time.monotonic()
-        if message and (now - self._last >= 1.0 or fraction.startswith("1")):
-            self._last = now
-            self._runner._report(self._job_id, f"progress {message}")
-
-
-def _tail(path: Any) -> str:
-    try:
-        text = path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-    tail = text[-STDERR_TAIL:]
-    return ("..." + tail) if len(text) > STDERR_TAIL else tail

@@ -2,7 +2,7 @@
 
 SQLite (the default) and PostgreSQL are both supported. Times are stored as UTC epoch
 seconds, which sort and compare the same way in every database. The schema is owned by
-Alembic migrations (innerspace/migrations); `JobStore.open` upgrades it.
+Alembic migrations (innerspace/db); `open_database` upgrades it.
 """
 
 from __future__ import annotations
@@ -13,63 +13,12 @@ import string
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
+from innerspace.db import jobs, open_database
 from innerspace.uws.phases import Phase
-
-metadata = MetaData()
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("seq", Integer, nullable=False),  # creation order, unique and monotonic
-    Column("owner", String(255), nullable=True, index=True),
-    Column("run_id", String(255), nullable=True),
-    Column("phase", String(16), nullable=False),
-    Column("app", String(255), nullable=False),
-    Column("app_version", String(128), nullable=False),
-    Column("image", String(255), nullable=False),
-    Column("manifest", JSON, nullable=False),
-    Column("parameters", JSON, nullable=False),
-    Column("results", JSON, nullable=False),
-    Column("creation_time", Float, nullable=False),
-    Column("start_time", Float, nullable=True),
-    Column("end_time", Float, nullable=True),
-    Column("queued_at", Float, nullable=True),
-    Column("execution_duration", Integer, nullable=False),
-    Column("destruction", Float, nullable=False),
-    Column("error_message", Text, nullable=True),
-    Column("error_type", String(16), nullable=True),
-    Column("container", String(128), nullable=True),
-    Column("exit_code", Integer, nullable=True),
-    Column("message", Text, nullable=True),
-    Index("ix_jobs_owner_seq", "owner", "seq"),
-    Index("ix_jobs_phase", "phase"),
-    Index("ix_jobs_destruction", "destruction"),
-)
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _INSERT = insert(jobs)
@@ -180,16 +129,8 @@ class JobStore:
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> JobStore:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        if migrate:
-            from innerspace.migrations import upgrade
-
-            upgrade(engine)
-        return cls(engine)
+        """A store on its own database engine (tools and tests; the service shares one)."""
+        return cls(open_database(url, migrate))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -208,14 +149,20 @@ class JobStore:
         return job
 
     def update(self, job_id: str, **values: Any) -> None:
-        if "parameters" in values:
-            values["parameters"] = [p.to_json() for p in values["parameters"]]
-        if "results" in values:
-            values["results"] = [r.to_json() for r in values["results"]]
+        """Change a job's fields other than its phase (see `change_phase`)."""
         if "phase" in values:
-            values["phase"] = str(values["phase"])
+            raise ValueError("a job's phase changes only through JobLifecycle.move")
         with self.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**_columns(values)))
+
+    def change_phase(self, job_id: str, current: Phase, target: Phase, **values: Any) -> bool:
+        """Move a job from `current` to `target`, with `values`, in one update that only
+        applies while the job is still in `current`; False when it is not (or is gone).
+        The write behind JobLifecycle.move, which checks the move against the phase machine."""
+        query = (update(jobs).where(and_(jobs.c.id == job_id, jobs.c.phase == str(current)))
+                 .values(phase=str(target), **_columns(values)))
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
 
     def delete(self, job_id: str) -> None:
         with self.engine.begin() as conn:
@@ -279,8 +226,14 @@ def _owner_is(owner: str | None) -> Any:
     return jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner
 
 
-def owned_by(job: Job, owner: str | None) -> bool:
-    return job.owner == owner
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as the table stores them (parameters and results as JSON data)."""
+    columns = dict(values)
+    if "parameters" in columns:
+        columns["parameters"] = [p.to_json() for p in columns["parameters"]]
+    if "results" in columns:
+        columns["results"] = [r.to_json() for r in columns["results"]]
+    return columns
 
 
 def _row(job: Job) -> dict[str, Any]:
@@ -316,16 +269,5 @@ def _job(row: Any) -> Job:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the single writer; NORMAL sync is durable across crashes
-    # of the service (not of the OS), the usual trade for an embedded job database.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 __all__ = ["Job", "JobParameter", "JobRef", "JobResult", "JobStore", "ListFilter",
-           "new_job_id", "owned_by"]
+           "new_job_id"]

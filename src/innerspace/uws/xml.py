@@ -7,10 +7,10 @@ documents are rendered with nils kept. jobInfo holds elements in innerspace's ow
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -26,7 +26,6 @@ UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 INNERSPACE_NS = "urn:innerspace:uws-jobinfo"
-XML_TYPE = "application/xml"
 
 
 class JobParameters(Parameters):
@@ -39,18 +38,11 @@ class JobParameters(Parameters):
         super(Parameters, self).__init__(**data)
 
 
-# Characters XML 1.0 cannot carry, plus lone surrogates (bytes that were not UTF-8).
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> bool:
-    """Whether `text` can appear in an XML document."""
-    return NOT_XML.search(text) is None
-
-
 # Parametrised once, at import: pydantic builds a new class for Job[...] on first use, which
 # is not safe to do from several threads at once (several services in one test process).
-JobDocument = Job[JobParameters]
+# vo-models' Job inherits its type parameter from JobSummary without declaring it, so type
+# checkers take it for a plain class; pydantic parametrises it all the same.
+JobDocument = Job[JobParameters]  # type: ignore[type-arg]
 
 
 def iso(timestamp: float | None) -> str:
@@ -104,7 +96,7 @@ def job_document(job: StoredJob, job_url: str, quote: float | None,
         results=results_model(job, f"{job_url}/results"),
         error_summary=error,
     )
-    root = model.to_xml_tree()
+    root = cast(etree._Element, model.to_xml_tree())
     if job.run_id is None:
         for node in root.findall(f"{{{UWS_NS}}}runId"):
             root.remove(node)
@@ -128,13 +120,18 @@ def _summary(message: str) -> str:
 
 
 def parameters_document(job: StoredJob, job_url: str) -> bytes:
-    return parameters_model(job, f"{job_url}/inputs").to_xml(
-        xml_declaration=True, encoding="UTF-8")
+    return _utf8(parameters_model(job, f"{job_url}/inputs").to_xml(
+        xml_declaration=True, encoding="UTF-8"))
 
 
 def results_document(job: StoredJob, job_url: str) -> bytes:
-    return results_model(job, f"{job_url}/results").to_xml(
-        xml_declaration=True, encoding="UTF-8")
+    return _utf8(results_model(job, f"{job_url}/results").to_xml(
+        xml_declaration=True, encoding="UTF-8"))
+
+
+def _utf8(document: str | bytes) -> bytes:
+    """pydantic-xml's output, which is bytes whenever an encoding is given."""
+    return document.encode() if isinstance(document, str) else document
 
 
 def job_list_document(refs: Iterable[JobRef], jobs_url: str) -> bytes:
