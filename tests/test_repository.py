@@ -193,8 +193,8 @@ def test_catalogue_lists_published_apps(registry: LiveRegistry, make_service: An
             "linear", "log", "asinh"]
         assert apps["hello"]["resources"]["max_execution_time"] == 600
         assert apps["fits-stats"]["resources"]["cores"] == 1
-        assert isinstance(apps["hello"]["inner_apis"], list)
-        assert isinstance(apps["fits-stats"]["inner_apis"], list)
+        assert apps["hello"]["inner_apis"] == []
+        assert apps["fits-stats"]["inner_apis"] == []
 
         one = http.get("/apps/hello")
         assert one.status_code == 200, one.text
@@ -208,10 +208,15 @@ def test_catalogue_lists_published_apps(registry: LiveRegistry, make_service: An
         assert "<html" in page.text.lower()
         assert ">hello<" in page.text and ">fits-stats<" in page.text
 
+        # The catalogue is a JSON API: its errors are JSON too (a page for a browser).
         missing = http.get("/apps/nosuch")
         assert missing.status_code == 404
-        assert missing.headers["content-type"].startswith("text/plain")
-        assert "nosuch" in missing.text
+        assert missing.headers["content-type"].startswith("application/json")
+        assert missing.json() == {"error": "not-found",
+                                  "message": "no app 'nosuch' in the catalogue"}
+        page = http.get("/apps/nosuch", headers={"Accept": "text/html"})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "no app &#x27;nosuch&#x27; in the catalogue" in page.text
 
         schema = http.get("/schemas/app-manifest.json")
         assert schema.status_code == 200
@@ -472,7 +477,6 @@ def test_refused_images(registry: LiveRegistry, make_service: Any, docker_client
 
 def test_cli_lists_registry_apps(registry: LiveRegistry, monkeypatch: pytest.MonkeyPatch,
                                  publish_example: Callable[[str, str], str]) -> None:
-    from rich.console import Console
     from typer.testing import CliRunner
 
     from innerspace import cli
@@ -484,8 +488,7 @@ def test_cli_lists_registry_apps(registry: LiveRegistry, monkeypatch: pytest.Mon
                  "INNERSPACE_REPOSITORY__ALLOWED"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INNERSPACE_REPOSITORY__NAMESPACE", ns)
-    monkeypatch.setattr(cli, "console", Console(width=300))
-    monkeypatch.setattr(cli, "errors", Console(stderr=True, width=300))
+    monkeypatch.setenv("COLUMNS", "300")  # wide enough that no digest is cut
     runner = CliRunner()
 
     listed = runner.invoke(cli.app, ["app", "list", "--registry", registry.url])
