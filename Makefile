@@ -16,7 +16,7 @@ test: setup  ## lint and type checks, then the whole test suite (real Docker, Po
 stop:  ## stop the demo service
 	@bash scripts/stop.sh
 
-lint:  ## ruff, and mypy --strict over src/innerspace (settings in pyproject.toml)
+lint:  ## ruff, and mypy --strict over src/innerspace and tests (settings in pyproject.toml)
 	@echo "==> ruff"
 	@.venv/bin/ruff check src tests benchmarks examples scripts
 	@echo "==> mypy --strict"

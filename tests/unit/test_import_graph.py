@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.support.paths import SRC
+
 PACKAGE = "innerspace"
 MAX_LINES = 500
 

@@ -51,6 +51,12 @@ class ContainerSpec:
     tmp_size: int  # bytes
     uid: int  # never 0
     gid: int  # never 0
+    # What the job may write: RLIMIT_FSIZE (no single file larger), RLIMIT_NOFILE, and the
+    # bytes its results may take in all (an engine that stages results enforces it itself;
+    # on the local engine the runner watches the results directory).
+    max_file_size: int = 1024**3
+    max_open_files: int = 1024
+    result_quota: int = 1024**3
     services_file: Path | None = None  # services.json of the bound inner APIs
     mounts: tuple[tuple[Path, str], ...] = ()  # read-only data collections: host -> container
     network: str | None = None  # an isolated inner network; None: no network at all

@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from innerspace import runtime
 
@@ -35,7 +36,7 @@ def can_write(path: str) -> bool:
         return False
 
 
-def network() -> dict:
+def network() -> dict[str, Any]:
     interfaces = [line.split(":")[0].strip()
                   for line in (read("/proc/net/dev") or "").splitlines()[2:]]
     try:
@@ -77,7 +78,7 @@ def main() -> int:
     if args.sleep:
         time.sleep(args.sleep)
     print("probe finished", file=sys.stderr)
-    return args.exit
+    return int(args.exit)
 
 
 if __name__ == "__main__":

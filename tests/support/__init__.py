@@ -1,0 +1,3 @@
+"""What the tests share that is not a fixture: paths, live services and registries, test
+clients, sample records, the fake engine. Fixtures live in the conftest.py files and build
+on these."""

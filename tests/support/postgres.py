@@ -1,0 +1,26 @@
+"""The PostgreSQL server the tests may use: `make test` sets one up (scripts/setup-postgres.sh
+writes its URL to .run/postgres-url), or INNERSPACE_TEST_DATABASE_URL names one."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import create_engine, text
+
+from tests.support.paths import RUN
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("INNERSPACE_TEST_DATABASE_URL")
+    marker = RUN / "postgres-url"
+    if not url and marker.is_file():
+        url = marker.read_text().strip()
+    return url or None
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table innerspace makes, so that the next open starts from nothing."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS jobs, registry_records, alembic_version"))
+    engine.dispose()
