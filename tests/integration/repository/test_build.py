@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from innerspace.apps.manifest import MANIFEST_LABEL, validate_manifest
+from tests.support.paths import EXAMPLES
 
 
-def test_image_labels_carry_the_manifest(example_apps: dict[str, str],
+def test_image_labels_carry_the_manifest(build_app: Callable[..., str],
                                          docker_client: Any) -> None:
-    image = docker_client.images.get(example_apps["fits-stats"])
+    # Built here: the session's example image loses its tag when another test rebuilds it
+    # (every build has its own creation time, so its own image id).
+    image = docker_client.images.get(build_app(EXAMPLES / "fits-stats"))
     labels = image.labels
     manifest = validate_manifest(json.loads(labels[MANIFEST_LABEL]))
     assert manifest.name == "fits-stats" and manifest.version == "1.0.0"
