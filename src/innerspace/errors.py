@@ -24,10 +24,14 @@ class InnerspaceError(Exception):
     # What the message is about, shown before it to a client ("the compute engine is
     # unavailable: ..."); the message alone reads well inside a job's error summary.
     topic: ClassVar[str | None] = None
+    # Seconds after which the same request may succeed (a 429 or 503 says so in its
+    # Retry-After header); None when waiting would not help.
+    retry_after: int | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return self.message

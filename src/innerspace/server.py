@@ -21,6 +21,7 @@ from innerspace.config import Settings, load_settings
 from innerspace.db import open_database
 from innerspace.engines import create_engine
 from innerspace.engines.base import Engine
+from innerspace.registry.oai.routes import PATH as OAI_PATH
 from innerspace.registry.oai.routes import error_renderer as oai_error
 from innerspace.registry.oai.routes import router as oai_router
 from innerspace.registry.publishing import PublishingRegistry, RegistrySync
@@ -36,11 +37,17 @@ from innerspace.uws.service import JobService
 from innerspace.uws.store import JobStore
 from innerspace.uws.vosi_routes import router as vosi_router
 from innerspace.web import errors
+from innerspace.web.head import HeadAsGet
+from innerspace.web.headers import SecurityHeaders
+from innerspace.web.http_protocol import BoundedHttpToolsProtocol, bounded_protocol
 from innerspace.web.limits import BodySizeLimit
+from innerspace.web.sites import CrossSiteWrites, HostPolicy, TrustedHosts
 
 log = logging.getLogger("innerspace")
 
 REGTAP_PREFIX = "/registry/tap"
+# POSTs that only read, as their GET does: another site's page may send them (web/sites.py).
+READ_ONLY_POSTS = (f"{REGTAP_PREFIX}/sync", OAI_PATH)
 
 
 @dataclass
@@ -63,7 +70,7 @@ def error_renderers() -> errors.ErrorRenderers:
     """Which protocol answers the errors under which path (UWS plain text elsewhere)."""
     renderers = errors.ErrorRenderers(default=errors.plain_text)
     renderers.register(REGTAP_PREFIX, tap_error)
-    renderers.register("/registry/oai", oai_error)
+    renderers.register(OAI_PATH, oai_error)
     renderers.register("/registry", errors.json_document)
     renderers.register("/apps", errors.json_or_html)
     renderers.register("/schemas", errors.json_document)
@@ -85,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = JobRunner(settings, store, engine, notifier)
         catalogue = build_catalogue(settings)
         registry = PublishingRegistry(settings, RecordStore(database), catalogue)
-        regtap = RegTAPIndex(settings.data_dir / "regtap.sqlite")
+        regtap = RegTAPIndex(settings.data_dir / "regtap.sqlite", settings.registry)
         registry_sync = RegistrySync(registry, regtap, settings.harvest)
         app.state.services = Services(
             settings, store, engine, catalogue, runner,
@@ -112,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await runner.close()
             await engine.close()
+            regtap.close()  # its query worker processes
             database.dispose()
 
     app = FastAPI(title="innerspace", version=innerspace.__version__, lifespan=lifespan,
@@ -123,7 +131,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oai_router)
     app.include_router(registry_router)
     app.include_router(regtap_router, prefix=REGTAP_PREFIX)
-    # Room for the form fields around the uploads themselves.
-    app.add_middleware(BodySizeLimit, limit=settings.limits.max_upload_size + 1024 * 1024)
-    errors.install(app, error_renderers())
+    renderers = error_renderers()
+    errors.install(app, renderers)
+    add_middleware(app, settings, renderers)
     return app
+
+
+def add_middleware(app: FastAPI, settings: Settings, renderers: errors.ErrorRenderers) -> None:
+    """What every request passes through, outermost first: headers on every response, the
+    Host check, HEAD as GET, the cross-site check, the body size limit (web/)."""
+    # Starlette runs the middleware added last first.
+    app.add_middleware(BodySizeLimit,
+                       limit=settings.limits.max_upload_size + settings.limits.max_form_size)
+    app.add_middleware(CrossSiteWrites, renderers=renderers, public_url=settings.public_url,
+                       allowed_origins=settings.allowed_origins, read_only=READ_ONLY_POSTS)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(TrustedHosts, renderers=renderers, policy=HostPolicy.of(settings))
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, exempt=[path for path in docs if path])
+
+
+def http_protocol(settings: Settings) -> type[BoundedHttpToolsProtocol]:
+    """The HTTP protocol `innerspace serve` runs the app with: request heads bounded."""
+    return bounded_protocol(settings.limits.max_request_head)

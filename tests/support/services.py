@@ -90,6 +90,12 @@ class ProcessService:
                                    + (self.data_dir / "service.log").read_text()[-2000:])
             time.sleep(0.1)
 
+    @property
+    def pid(self) -> int:
+        """The process id of the running service."""
+        assert self._process is not None, "the service is not running"
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.send_signal(signal.SIGINT)

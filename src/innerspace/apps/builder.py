@@ -7,6 +7,7 @@ run it. The runtime helper (`innerspace.runtime`) is copied in, matching this bu
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import innerspace
 from innerspace.apps.base_image import APP_UID
 from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest
 from innerspace.apps.project import AppProject
+from innerspace.apps.volumes import local_image_volumes, volumes_problem
 
 RUNTIME_DIR = Path(innerspace.__file__).parent / "runtime"
 SITE = "/usr/local/lib/python3.11/dist-packages"
@@ -127,8 +129,13 @@ def build_app_image(
     extra_ca_certificates: list[Path] | None = None,
     say: Callable[[str], None] = print,
 ) -> str:
-    """Build the app image, tag it, and return its image id (sha256:...)."""
+    """Build the app image, tag it, and return its image id (sha256:...). An image that
+    would declare a VOLUME is refused: before the build if its base declares one, else
+    after it (and removed)."""
     manifest = project.manifest
+    problem = volumes_problem(local_image_volumes(client, base_image) or [])
+    if problem:
+        raise AppBuildError(f"the base image {base_image} cannot carry apps: {problem}")
     ca_files = list(extra_ca_certificates or [])
     # pip's --cert replaces its trust store: always start from the host's bundle, so extra
     # certificates (a TLS proxy's) add to the usual authorities instead of replacing them.
@@ -155,6 +162,11 @@ def build_app_image(
         raise AppBuildError(f"{exc}\n{_tail(log)}") from exc
     if image_id is None:
         image_id = str(client.images.get(tag).id)
+    problem = volumes_problem(local_image_volumes(client, image_id) or [])
+    if problem:  # the base gained a volume during the build: nothing may run this image
+        with contextlib.suppress(APIError):
+            client.images.remove(image_id, force=True)
+        raise AppBuildError(f"the image built as {tag} cannot run: {problem}; it was removed")
     return image_id
 
 

@@ -2,7 +2,9 @@
 
 Until an OCI repository is configured, the catalogue is the set of app images on the local
 engine (images labelled with a manifest). Resolution pins a job to an immutable image id, so
-re-tagging or rebuilding an app later never changes a job that exists.
+re-tagging or rebuilding an app later never changes a job that exists. Either catalogue
+lists the images it refuses (a broken label, a declared VOLUME) with the reason, and a job
+asking for one is told that reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from docker.errors import DockerException
 from requests.exceptions import RequestException
 
 from innerspace.apps.manifest import MANIFEST_LABEL, AppManifest, ManifestError, validate_manifest
+from innerspace.apps.volumes import local_image_volumes, volumes_problem
 from innerspace.errors import NotFound, Unavailable
 
 
@@ -113,6 +116,25 @@ def pick(images: list[AppImage], reference: str) -> AppImage:
     raise UnknownAppError(f"app {name!r} has no version {version!r}; versions: {versions}")
 
 
+def pick_or_refusal(images: list[AppImage], problems: dict[str, str],
+                    reference: str) -> AppImage:
+    """`pick`, except that a miss the catalogue refused (`problems` by "name:version", or
+    "name:*" for a whole app) says why instead of "unknown app"."""
+    try:
+        return pick(images, reference)
+    except UnknownAppError:
+        name, version = split_reference(reference)
+        if version:
+            problem = problems.get(f"{name}:{version}")
+        elif not any(image.name == name for image in images):
+            problem = next((p for k, p in problems.items() if k.startswith(f"{name}:")), None)
+        else:
+            problem = None
+        if problem:
+            raise UnknownAppError(problem) from None
+        raise
+
+
 class LocalEngineCatalogue:
     """Apps are the manifest-labelled images on the local Docker engine.
 
@@ -128,7 +150,8 @@ class LocalEngineCatalogue:
         self._lock = threading.Lock()
         self._images: list[AppImage] = []
         self._loaded_at = float("-inf")
-        self.problems: dict[str, str] = {}
+        self.problems: dict[str, str] = {}  # image id or "name:version" -> why it cannot run
+        self._volumes: dict[str, list[str]] = {}  # image id -> its declared volumes
 
     def refresh(self) -> None:
         images: list[AppImage] = []
@@ -152,11 +175,35 @@ class LocalEngineCatalogue:
         newest: dict[tuple[str, str], AppImage] = {}
         for image in sorted(images, key=lambda i: i.created or datetime.min.astimezone()):
             newest[(image.name, image.version)] = image
+        runnable = []
+        for image in newest.values():
+            volumes = self._declared_volumes(image.image)
+            problem = volumes_problem(volumes or [])
+            if problem:
+                problems[image.manifest.ref] = (f"image {image.image[:19]} of "
+                                                f"{image.manifest.ref} cannot run: {problem}")
+            elif volumes is not None:  # None: removed since the listing
+                runnable.append(image)
+        listed = {image.image for image in newest.values()}
+        self._volumes = {i: v for i, v in self._volumes.items() if i in listed}
         with self._lock:
-            self._images = sorted(newest.values(),
-                                  key=lambda i: (i.name, version_key(i.version)))
+            self._images = sorted(runnable, key=lambda i: (i.name, version_key(i.version)))
             self.problems = problems
             self._loaded_at = time.monotonic()
+
+    def _declared_volumes(self, image_id: str) -> list[str] | None:
+        """The image's VOLUMEs (None if it is gone); inspected once per image id, since an
+        id names fixed content."""
+        found = self._volumes.get(image_id)
+        if found is None:
+            try:
+                found = local_image_volumes(self._client, image_id)
+            except (DockerException, RequestException) as exc:
+                raise CatalogueUnavailable(f"cannot inspect the app image {image_id}: "
+                                           f"{exc}") from exc
+            if found is not None:
+                self._volumes[image_id] = found
+        return found
 
     def apps(self) -> list[AppImage]:
         if time.monotonic() - self._loaded_at > self._ttl:
@@ -180,11 +227,11 @@ class LocalEngineCatalogue:
 
     def resolve(self, reference: str) -> AppImage:
         try:
-            return pick(self.apps(), reference)
+            return pick_or_refusal(self.apps(), self.problems, reference)
         except UnknownAppError:
             # A miss may be an app built a moment ago: look again, but at most once a second
             # so that a stream of bad requests cannot hammer the engine.
             if time.monotonic() - self._loaded_at < self._min_refresh:
                 raise
             self.refresh()
-            return pick(self.apps(), reference)
+            return pick_or_refusal(self.apps(), self.problems, reference)

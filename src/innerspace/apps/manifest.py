@@ -72,16 +72,25 @@ class Resources(BaseModel):
     memory: str | int = Field("1G", description="memory limit, e.g. 512M or 2G, or bytes")
     max_execution_time: int = Field(
         3600, ge=1, description="seconds; the job's default UWS executionduration")
+    max_result_size: str | int | None = Field(
+        None, description="the most its results may take, e.g. 100M; it can only lower the "
+                          "service's limit (default: the service's limit)")
 
-    @field_validator("memory")
+    @field_validator("memory", "max_result_size")
     @classmethod
-    def _memory(cls, value: str | int) -> str | int:
-        parse_memory(value)
+    def _memory(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_memory(value)
         return value
 
     @property
     def memory_bytes(self) -> int:
         return parse_memory(self.memory)
+
+    @property
+    def max_result_bytes(self) -> int | None:
+        """The result quota the app asks for, in bytes (None: the service's)."""
+        return None if self.max_result_size is None else parse_memory(self.max_result_size)
 
 
 class Result(BaseModel):

@@ -9,6 +9,7 @@ import docker
 from docker.errors import APIError
 
 from innerspace.apps.manifest import AppManifest
+from innerspace.apps.volumes import local_image_volumes, volumes_problem
 from innerspace.config import Repository
 
 
@@ -25,8 +26,15 @@ def repository_reference(repository: Repository, manifest: AppManifest) -> str:
 
 def push_app_image(client: docker.DockerClient, image_id: str, manifest: AppManifest,
                    repository: Repository, say: Callable[[str], None] = print) -> str:
-    """Tag and push the image; return `<registry>/<namespace>/<name>@<digest>`."""
+    """Tag and push the image; return `<registry>/<namespace>/<name>@<digest>`. An image
+    that declares a VOLUME is refused before anything is tagged or pushed."""
     target = repository_reference(repository, manifest)
+    volumes = local_image_volumes(client, image_id)
+    if volumes is None:
+        raise PublishError(f"the engine has no image {image_id}")
+    problem = volumes_problem(volumes)
+    if problem:
+        raise PublishError(f"{manifest.ref} ({image_id[:19]}) cannot be published: {problem}")
     client.api.tag(image_id, target, manifest.version)
     auth = ({"username": repository.username, "password": repository.password}
             if repository.username else None)

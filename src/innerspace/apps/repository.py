@@ -1,5 +1,6 @@
 """The app catalogue read from an OCI registry: every `<namespace>/<name>:<version>` image
-whose config carries a valid manifest label, pinned to its manifest digest.
+whose config carries a valid manifest label and declares no VOLUME, pinned to its manifest
+digest.
 
 Label sets are cached by config digest (content-addressed, so never stale); the listing of
 repositories and tags is refreshed when older than `ttl` or on demand. When the registry is
@@ -21,7 +22,7 @@ from innerspace.apps.catalogue import (
     CatalogueUnavailable,
     UnknownAppError,
     pick,
-    split_reference,
+    pick_or_refusal,
     version_key,
 )
 from innerspace.apps.manifest import (
@@ -39,6 +40,7 @@ from innerspace.apps.oci import (
     RegistryNotFound,
     is_digest,
 )
+from innerspace.apps.volumes import declared_volumes, volumes_problem
 
 log = logging.getLogger(__name__)
 
@@ -123,20 +125,23 @@ class RegistryCatalogue:
         return AppImage(found, image, tags, datetime.now(UTC))
 
     def _read_label(self, ref: ManifestRef) -> tuple[AppManifest | str, bool]:
-        """The manifest (or why there is none) and whether that verdict can be cached: a
-        config blob is content-addressed, but a corrupted download must be retried."""
+        """The manifest (or why the image cannot run) and whether that verdict can be
+        cached: a config blob is content-addressed, but a corrupted download must be
+        retried."""
         try:
-            labels = self.client.labels(ref.repository, ref)
+            config = self.client.image_config(ref.repository, ref)
         except DigestMismatch as exc:
             return str(exc), False
-        text = labels.get(MANIFEST_LABEL)
+        labels = config.get("Labels")
+        text = labels.get(MANIFEST_LABEL) if isinstance(labels, dict) else None
         if not text:
             return (f"it has no {MANIFEST_LABEL} label (not built by `innerspace app build`)",
                     True)
         try:
-            return validate_manifest(json.loads(text), f"{MANIFEST_LABEL} label"), True
+            manifest = validate_manifest(json.loads(text), f"{MANIFEST_LABEL} label")
         except (ValueError, ManifestError) as exc:
             return f"its manifest label is invalid: {exc}", True
+        return volumes_problem(declared_volumes(config)) or manifest, True
 
     # -- the catalogue interface -------------------------------------------------------
 
@@ -189,18 +194,7 @@ class RegistryCatalogue:
         images = self.apps()
         if self.stale is not None:  # the registry went away just now: no new jobs
             raise CatalogueUnavailable(self.stale)
-        try:
-            return pick(images, reference)
-        except UnknownAppError:
-            name, version = split_reference(reference)
-            key = f"{name}:{version}" if version else None
-            problem = self.problems.get(key) if key else next(
-                (p for k, p in self.problems.items() if k.startswith(f"{name}:")), None)
-            if problem and not any(i.name == name for i in images):
-                raise UnknownAppError(problem) from None
-            if problem and version:
-                raise UnknownAppError(problem) from None
-            raise
+        return pick_or_refusal(images, self.problems, reference)
 
     def _by_digest(self, name: str, digest: str) -> AppImage:
         if not re.match(_NAME, name):
@@ -208,15 +202,14 @@ class RegistryCatalogue:
         if not is_digest(digest):
             raise UnknownAppError(f"{digest!r} is not a sha256 digest")
         repository = f"{self.namespace}/{name}"
-        try:
-            ref = self.client.manifest(repository, digest)
+        try:  # reading the config blob too: a registry failing there is no 500 either
+            return self._image(name, None, self.client.manifest(repository, digest))
         except RegistryNotFound:
             raise UnknownAppError(f"app {name!r} has no image with digest {digest}") from None
         except DigestMismatch as exc:
             raise UnknownAppError(str(exc)) from None
         except RegistryError as exc:
             raise CatalogueUnavailable(str(exc)) from exc
-        return self._image(name, None, ref)
 
     def _allowed(self, image: AppImage) -> AppImage:
         if not any(image.image.startswith(prefix) for prefix in self.allowed):

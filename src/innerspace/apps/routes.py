@@ -14,7 +14,7 @@ from innerspace.apps.catalogue import AppCatalogue, AppImage
 from innerspace.apps.manifest import manifest_json_schema
 from innerspace.apps.summary import app_summary
 from innerspace.errors import NotFound
-from innerspace.web.caller import get_owner
+from innerspace.web.triggers import trigger
 
 router = APIRouter()
 
@@ -58,7 +58,7 @@ async def list_apps(request: Request) -> Response:
 
 
 @router.post("/apps/refresh", summary="Read the app repository again now",
-             dependencies=[Depends(get_owner)])
+             dependencies=[Depends(trigger("app catalogue refresh"))])
 async def refresh_apps(request: Request) -> Response:
     catalogue = catalogue_of(request)
     await asyncio.to_thread(catalogue.refresh)

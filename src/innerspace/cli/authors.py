@@ -148,11 +148,11 @@ def _registry_or_engine_apps(registry: str | None, config: Path | None
     settings = settings_or_fail(config)
     catalogue: AppCatalogue
     if registry:
-        from innerspace.apps.oci import RegistryClient
+        from innerspace.apps.factory import registry_client
         from innerspace.apps.repository import RegistryCatalogue
 
         repository = settings.repository
-        client = RegistryClient(registry, repository.username, repository.password)
+        client = registry_client(repository, registry)
         in_registry = RegistryCatalogue(client, repository.namespace,
                                         [f"{client.host}/{repository.namespace}/"])
         try:

@@ -7,14 +7,26 @@ so that the client commands of the same program start without them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 import innerspace
-from innerspace.cli.common import ConfigOption, console, docker_or_fail, fail, settings_or_fail
+from innerspace.cli.common import (
+    ConfigOption,
+    console,
+    docker_or_fail,
+    err_console,
+    fail,
+    settings_or_fail,
+)
+
+if TYPE_CHECKING:
+    from innerspace.config import Settings
 
 commands = typer.Typer()
 repo_commands = typer.Typer(help="The local OCI repository of app images.",
@@ -25,6 +37,29 @@ repo_commands = typer.Typer(help="The local OCI repository of app images.",
 def version() -> None:
     """Print the innerspace version."""
     console.print(innerspace.__version__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps the service to this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, settings: Settings) -> str | None:
+    """What to tell an operator whose service anyone beyond this machine may use; None when
+    it listens on loopback only or needs a token."""
+    if is_loopback(host) or not settings.anonymous_allowed:
+        return None
+    return (f"innerspace listens on {host}, beyond this machine, and accepts requests without "
+            "a token: anyone who can reach this address can run jobs on this machine and "
+            "read their results. Configure bearer tokens (tokens = {\"<secret>\" = "
+            "\"<owner>\"} in the configuration file, or INNERSPACE_TOKENS=<secret>=<owner>; "
+            "allow_anonymous then defaults to false), or listen on 127.0.0.1 behind a proxy "
+            "that authenticates.")
 
 
 @commands.command()
@@ -42,7 +77,7 @@ def serve(
 
     import uvicorn
 
-    from innerspace.server import create_app
+    from innerspace.server import create_app, http_protocol
 
     settings = settings_or_fail(config, data_dir=data_dir)
     if not settings.public_url:
@@ -50,10 +85,15 @@ def serve(
         public_host = socket.getfqdn() if host in ("0.0.0.0", "::") else host
         settings.public_url = f"http://{public_host}:{port}"
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    warning = exposure_warning(host, settings)
+    if warning:
+        err_console.print(f"[bold red]WARNING: {escape(warning)}[/]", highlight=False)
+        logging.getLogger("innerspace").warning(warning)
     console.print(f"innerspace {innerspace.__version__} on http://{host}:{port}/jobs "
                   f"(data in {settings.data_dir})", highlight=False)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
-                access_log=log_level == "debug", loop=os.environ.get("INNERSPACE_LOOP", "auto"))
+                access_log=log_level == "debug", loop=os.environ.get("INNERSPACE_LOOP", "auto"),
+                http=http_protocol(settings))
 
 
 @commands.command("base-image")

@@ -8,6 +8,7 @@ from innerspace.config.settings import (
     ENGINE_NAMES,
     ConfigError,
     Limits,
+    RegistryLimits,
     Repository,
     Sandbox,
     Settings,
@@ -17,5 +18,5 @@ from innerspace.config.settings import (
 )
 
 __all__ = ["DEFAULT_BASE_IMAGE", "ENGINE_NAMES", "ConfigError", "Contact", "DataCentre",
-           "InnerApi", "Limits", "PublishedService", "Repository", "Sandbox", "Settings",
-           "Swarm", "default_data_dir", "load_settings"]
+           "InnerApi", "Limits", "PublishedService", "RegistryLimits", "Repository", "Sandbox",
+           "Settings", "Swarm", "default_data_dir", "load_settings"]

@@ -14,6 +14,7 @@ import uuid
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -51,14 +52,58 @@ class Limits(BaseModel):
     default_destruction: int = Field(7 * 86400, ge=60, description="seconds after creation")
     max_destruction: int = Field(30 * 86400, ge=60, description="seconds after creation")
     max_upload_size: int = Field(parse_memory("1G"), gt=0, description="bytes per request")
+    max_form_size: int = Field(
+        parse_memory("1M"), gt=0,
+        description="bytes of form fields per request (names, values and multipart part "
+                    "headers; uploaded files count against max_upload_size), read as a "
+                    "stream and refused with 413 past this")
+    max_form_fields: int = Field(1000, ge=1, description="form fields per request")
+    max_request_head: int = Field(
+        64 * 1024, ge=8 * 1024,
+        description="bytes of a request line and headers (innerspace serve answers 431)")
     max_wait: int = Field(600, ge=1, description="longest blocking WAIT, seconds")
     log_size: int = Field(parse_memory("64M"), gt=0,
                           description="bytes of stdout/stderr kept per container")
+    max_result_size: int = Field(
+        parse_memory("1G"), gt=0,
+        description="bytes a job's results may take (a manifest may ask for less); also the "
+                    "largest single file a container may write (RLIMIT_FSIZE)")
+    max_result_entries: int = Field(
+        100_000, ge=1, description="files and directories a job's results may hold")
+    max_open_files: int = Field(1024, ge=64,
+                                description="open files per container (RLIMIT_NOFILE)")
+    max_storage_per_owner: int | None = Field(
+        parse_memory("10G"), ge=0,
+        description="bytes of job files (uploads, results, logs) one owner may keep; new "
+                    "jobs are refused at or over it (anonymous callers share one); "
+                    "None or 0: no quota")
+    min_free_disk: int = Field(
+        parse_memory("1G"), ge=0,
+        description="bytes the job file system must have free for a job to start")
 
-    @field_validator("max_memory", "tmp_size", "max_upload_size", "log_size", mode="before")
+    @field_validator("max_memory", "tmp_size", "max_upload_size", "log_size", "max_request_head",
+                     "max_result_size", mode="before")
     @classmethod
     def _memory(cls, value: Any) -> int:
         return parse_memory(value)
+
+    @field_validator("max_storage_per_owner", "min_free_disk", mode="before")
+    @classmethod
+    def _memory_or_zero(cls, value: Any) -> int | None:
+        """A size where 0 (and, for the quota, None) turns the limit off."""
+        if value is None:
+            return None
+        return 0 if value in (0, "0") else parse_memory(value)
+
+    @field_validator("max_form_size", mode="before")
+    @classmethod
+    def _form_size(cls, value: Any) -> int:
+        return parse_memory(value)
+
+    @property
+    def storage_quota(self) -> int | None:
+        """The per-owner storage quota in bytes, or None when there is none."""
+        return self.max_storage_per_owner or None
 
 
 class Sandbox(BaseModel):
@@ -103,6 +148,22 @@ class Repository(BaseModel):
         description="image prefixes (registry/namespace) allowed to run; default the "
                     "repository's own")
     cache_ttl: float = Field(60.0, ge=0, description="seconds the catalogue is trusted")
+    # What one registry may cost the service (a hostile or broken one included).
+    timeout: float = Field(30.0, gt=0, le=600,
+                           description="seconds one registry answer may take in all")
+    max_pages: int = Field(100, ge=1,
+                           description="pages of one catalog or tags listing (1000 names each)")
+    max_manifest_size: int = Field(
+        parse_memory("4M"), gt=0,
+        description="bytes of one manifest, image index or config blob, read as a stream")
+    max_page_size: int = Field(
+        parse_memory("1M"), gt=0,
+        description="bytes of one catalog or tags page or token answer, read as a stream")
+
+    @field_validator("max_manifest_size", "max_page_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_memory(value)
 
     @field_validator("url")
     @classmethod
@@ -134,11 +195,102 @@ class Swarm(BaseModel):
                              description="an image with python3 for the stage server")
     stage_size: int = Field(parse_memory("1G"), gt=0,
                             description="bytes of inputs plus results a job may stage")
+    stage_workers: int = Field(32, ge=2, le=1024,
+                               description="requests the stage server serves at once")
+    stage_timeout: float = Field(30.0, gt=0, le=3600,
+                                 description="seconds the stage server waits on one read or "
+                                             "write of a request before dropping it")
     stop_grace: float = Field(5.0, ge=0, description="seconds between SIGTERM and SIGKILL")
     poll_interval: float = Field(0.25, gt=0, le=10,
                                  description="seconds between looks at the jobs' tasks")
 
     @field_validator("stage_size", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> int:
+        return parse_memory(value)
+
+
+class RegistryLimits(BaseModel):
+    """What the VO registry lets one RegTAP query (anyone may send one), one harvest of
+    another registry (someone else's server) and one operator's trigger cost the service.
+    Each RegTAP query runs in a worker process confined to query_process_memory and
+    query_temp_size, killed a second past query_timeout; what the service itself holds of a
+    query is its result, within max_result_bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query_timeout: float = Field(
+        10.0, gt=0, le=3600,
+        description="seconds one RegTAP query may run (SQLite and the RegTAP functions "
+                    "alike); then it stops with an error")
+    default_maxrec: int = Field(20_000, ge=0,
+                                description="rows of a RegTAP result when MAXREC is not given")
+    hard_maxrec: int = Field(200_000, ge=0,
+                             description="rows of a RegTAP result at most, whatever MAXREC says")
+    max_result_bytes: int = Field(
+        parse_memory("8M"), gt=0,
+        description="bytes of one RegTAP result (a text counts 2 bytes per character, or "
+                    "its UTF-8 size if more, a number 8, each value 64 more and each row 64 "
+                    "more); past it the result is cut short and marked OVERFLOW (in CSV, "
+                    "which has no marker, it just ends)")
+    max_string_length: int = Field(
+        parse_memory("256K"), ge=4096,
+        description="bytes of any string or row a RegTAP query makes or reads "
+                    "(SQLITE_LIMIT_LENGTH: concatenations, ivo_string_agg, sorted rows); "
+                    "longer values of harvested records are not indexed")
+    max_columns: int = Field(64, ge=32, le=2000,
+                             description="columns of a RegTAP result, GROUP BY or ORDER BY")
+    max_like_pattern: int = Field(
+        200, ge=16, le=50_000,
+        description="characters of a LIKE pattern (SQLite matches in time proportional to "
+                    "the pattern times the text)")
+    max_function_args: int = Field(16, ge=4, le=127,
+                                   description="arguments of one function call in a query")
+    max_compound_selects: int = Field(20, ge=2, le=500,
+                                      description="SELECTs joined by UNION, EXCEPT, INTERSECT")
+    max_expression_depth: int = Field(200, ge=50, le=1000,
+                                      description="nesting depth of a query's expressions")
+    query_memory: int = Field(
+        parse_memory("8M"), gt=0,
+        description="bytes of SQLite page cache and sorter memory of one query; larger "
+                    "sorts and temporary tables spill to temporary files")
+    query_process_memory: int = Field(
+        parse_memory("256M"), ge=parse_memory("64M"),
+        description="bytes of data memory of a query's worker process (RLIMIT_DATA): what "
+                    "SQLite may take for one query, sorts and all")
+    query_temp_size: int = Field(
+        parse_memory("256M"), gt=0,
+        description="bytes of one temporary file a query's worker may write (RLIMIT_FSIZE); "
+                    "SQLite writes them for large sorts (in SQLITE_TMPDIR, else TMPDIR or "
+                    "/var/tmp)")
+    max_concurrent_queries: int = Field(
+        2, ge=1, description="RegTAP queries run at once, each in a worker process of its own")
+    query_wait: float = Field(
+        5.0, ge=0,
+        description="seconds a query waits for its turn; then 503 with Retry-After")
+    harvest_timeout: float = Field(
+        120.0, gt=0,
+        description="seconds one harvest of one registry may take in all (a peer that falls "
+                    "silent holds it up to 30 s more)")
+    max_harvest_response: int = Field(
+        parse_memory("8M"), gt=0,
+        description="bytes of one OAI-PMH answer of a harvested registry, read as a stream")
+    max_harvest_bytes: int = Field(
+        parse_memory("64M"), gt=0,
+        description="bytes of all OAI-PMH answers of one harvest of one registry")
+    trigger_interval: float = Field(
+        10.0, ge=0,
+        description="seconds per operator-triggered harvest, registry refresh or app "
+                    "catalogue refresh (POST /registry/harvest, /registry/refresh, "
+                    "/apps/refresh, each counted on its own); 0: no limit")
+    trigger_burst: int = Field(
+        3, ge=1,
+        description="triggers of one kind allowed at once before trigger_interval applies; "
+                    "more answer 429 with Retry-After")
+
+    @field_validator("max_result_bytes", "max_string_length", "query_memory",
+                     "query_process_memory", "query_temp_size", "max_harvest_response",
+                     "max_harvest_bytes", mode="before")
     @classmethod
     def _memory(cls, value: Any) -> int:
         return parse_memory(value)
@@ -151,6 +303,11 @@ class Settings(BaseSettings):
                                       extra="forbid")
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    # Its own setting, so that job files and the database can live on different file
+    # systems: a job that fills the job disk must not stop the database from recording it.
+    jobs_dir: Path = Field(default_factory=lambda data: data["data_dir"] / "jobs",
+                           description="uploads, results and logs of jobs; default "
+                                       "data_dir/jobs")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     public_url: str | None = Field(None, description="external base URL; default from requests")
     engine: str = Field("docker", description="where containers run: docker or swarm")
@@ -161,12 +318,24 @@ class Settings(BaseSettings):
     tokens: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     allow_anonymous: bool | None = Field(
         None, description="default: true when no tokens are configured, false otherwise")
+    # What browsers may do (web/sites.py); in the environment, comma-separated lists.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins (scheme://host[:port]) besides the service's own whose web pages "
+                    "may send POST, PUT, PATCH or DELETE requests from a browser")
+    trusted_hosts: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description="Host header values answered, against DNS rebinding (any port; "
+                    "'*.example.org' for its subdomains; '*' for any host); default: the "
+                    "hosts of public_url and datacentre.execution_url, localhost and IP "
+                    "addresses")
     limits: Limits = Field(default_factory=Limits)
     repository: Repository = Field(default_factory=Repository)
     datacentre: DataCentre = Field(default_factory=DataCentre)
     harvest: list[str] = Field(default_factory=list,
                                description="OAI-PMH endpoints of other data centres to index")
     harvest_interval: float = Field(3600.0, ge=10, description="seconds between harvests")
+    registry: RegistryLimits = Field(default_factory=RegistryLimits)
     sandbox: Sandbox = Field(default_factory=Sandbox)
     swarm: Swarm = Field(default_factory=Swarm)
 
@@ -185,6 +354,39 @@ class Settings(BaseSettings):
             return pairs
         return value
 
+    @field_validator("allowed_origins", "trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            try:
+                parts.port  # noqa: B018 (raises on a port that is not a number)
+            except ValueError:
+                parts = parts._replace(scheme="")
+            if (parts.scheme not in ("http", "https") or not parts.hostname
+                    or parts.path not in ("", "/") or parts.query or parts.fragment
+                    or parts.username is not None):
+                raise ValueError(f"allowed origin {origin!r} is not scheme://host[:port]")
+        return [origin.strip().rstrip("/").lower() for origin in value]
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str] | None) -> list[str] | None:
+        for host in value or ():
+            if not host.strip() or any(c in host for c in "/@ \t"):
+                raise ValueError(f"trusted host {host!r} is not a host name or address")
+        return None if value is None else [host.strip().lower() for host in value]
+
     @field_validator("engine")
     @classmethod
     def _engine(cls, value: str) -> str:
@@ -201,10 +403,6 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'innerspace.db'}"
-
-    @property
-    def jobs_dir(self) -> Path:
-        return self.data_dir / "jobs"
 
     @cached_property
     def service_id(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -47,6 +48,10 @@ jobs = Table(
     Column("container", String(128), nullable=True),
     Column("exit_code", Integer, nullable=True),
     Column("message", Text, nullable=True),
+    # Bytes of the job's files (uploads, results, logs), summed per owner for the storage
+    # quota; from its start to its end, what they may come to take (its result quota and log
+    # size on top), so that jobs running at once cannot pass the quota together.
+    Column("stored_bytes", BigInteger, nullable=False, server_default="0"),
     Index("ix_jobs_owner_seq", "owner", "seq"),
     Index("ix_jobs_phase", "phase"),
     Index("ix_jobs_destruction", "destruction"),

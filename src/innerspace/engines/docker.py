@@ -2,6 +2,9 @@
 
 Its blocking SDK calls run on the thread pool of the shared Docker base (docker_base.py).
 Waiting is done in short slices, so that the threads come back when the service shuts down.
+A job that needs inner APIs gets a network of its own (job_network.py); every directory the
+image declares as a VOLUME is covered by a size-limited tmpfs, so that the engine never
+makes an anonymous volume (writable, unlimited space around the read-only root).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
-from docker.types import LogConfig
+from docker.types import LogConfig, Ulimit
 from requests.exceptions import RequestException
 
 from innerspace.config import Settings
@@ -32,6 +35,7 @@ from innerspace.engines.base import (
     job_labels,
 )
 from innerspace.engines.docker_base import DockerBackedEngine, connect, engine_threads, explain
+from innerspace.engines.job_network import JobNetworks, job_network_name
 
 WAIT_SLICE = 5  # seconds one blocking wait call may last
 ENGINE_PATIENCE = 60  # seconds of engine silence before a running job is given up
@@ -48,6 +52,7 @@ class DockerEngine(DockerBackedEngine):
                  registry_auth: dict[str, dict[str, str]] | None = None) -> None:
         super().__init__(client, threads, "docker", log_size)
         self._registry_auth = registry_auth or {}  # registry host -> credentials
+        self._job_networks = JobNetworks(self._api)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DockerEngine:
@@ -58,7 +63,11 @@ class DockerEngine(DockerBackedEngine):
         return cls(connect(settings), threads=engine_threads(settings),
                    log_size=settings.limits.log_size, registry_auth=auth)
 
-    def host_config(self, spec: ContainerSpec) -> dict[str, Any]:
+    def host_config(self, spec: ContainerSpec, image_volumes: Iterable[str] = (),
+                    network: str | None = None) -> dict[str, Any]:
+        """The sandbox: a read-only root, the job's files bound at the contract's paths,
+        tmpfs for /tmp and for each of the image's declared volumes, no capabilities, the
+        spec's resources and rlimits, and `network` (the job's own) or none at all."""
         binds: dict[str, Mapping[str, str]] = {
             str(spec.params_file): {"bind": CONTAINER_PARAMS, "mode": "ro"},
             str(spec.inputs_dir): {"bind": CONTAINER_INPUTS, "mode": "ro"},
@@ -68,19 +77,26 @@ class DockerEngine(DockerBackedEngine):
             binds[str(spec.services_file)] = {"bind": CONTAINER_SERVICES, "mode": "ro"}
         for host_path, container_path in spec.mounts:
             binds[str(host_path)] = {"bind": container_path, "mode": "ro"}
+        scratch = f"rw,nosuid,nodev,size={spec.tmp_size},mode=1777"
+        tmpfs = {"/tmp": scratch}
+        for path in image_volumes:  # never an anonymous volume: bounded scratch space
+            if path.rstrip("/") not in tmpfs and path.rstrip("/") not in covered(binds):
+                tmpfs[path.rstrip("/") or "/"] = scratch
         return self._api.create_host_config(
             binds=binds,
             read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={spec.tmp_size},mode=1777"},
+            tmpfs=tmpfs,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             pids_limit=spec.pids,
             nano_cpus=int(spec.cores * 1e9),
             mem_limit=spec.memory,
             memswap_limit=spec.memory,  # no swap: the memory limit is the limit
-            network_mode=spec.network or "none",
+            network_mode=network or "none",
             ipc_mode="private",
             shm_size=SHM_SIZE,
+            ulimits=[Ulimit(name="fsize", soft=spec.max_file_size, hard=spec.max_file_size),
+                     Ulimit(name="nofile", soft=spec.max_open_files, hard=spec.max_open_files)],
             log_config=LogConfig(type="json-file", config={"max-size": str(self._log_size),
                                                            "max-file": "1"}),
         )
@@ -126,23 +142,35 @@ class DockerEngine(DockerBackedEngine):
             raise EngineError(f"pulling {image} failed: {explain(exc)}") from exc
         report("image pulled")
 
-    def _ensure_network(self, name: str) -> None:
-        """An internal network (no route out, no gateway to the host) for inner APIs."""
-        if name in self._networks:
-            return
-        found = self._api.networks(names=[name])
-        if not any(n.get("Name") == name for n in found):
-            self._api.create_network(name, driver="bridge", internal=True,
-                                     labels={"org.innerspace.network": "inner"})
-        self._networks.add(name)
+    def _image_volumes(self, image: str) -> list[str]:
+        """The directories the image declares as VOLUMEs."""
+        config = self._api.inspect_image(image).get("Config") or {}
+        return sorted(config.get("Volumes") or {})
 
     async def start(self, spec: ContainerSpec) -> str:
+        try:
+            volumes = await self._call(self._image_volumes, spec.image)
+        except ImageNotFound as exc:
+            raise EngineError(f"image {spec.image} is not on the engine") from exc
+        except APIError as exc:
+            raise EngineError(f"cannot inspect image {spec.image}: {explain(exc)}") from exc
+        network = None
         if spec.network:
             try:
-                await self._call(self._ensure_network, spec.network)
+                network = await self._call(self._job_networks.create, spec, spec.network)
             except APIError as exc:
-                raise EngineError(f"cannot create the inner network {spec.network}: "
-                                  f"{explain(exc)}") from exc
+                raise EngineError(f"cannot create the job's network on the inner network "
+                                  f"{spec.network}: {explain(exc)}") from exc
+        try:
+            return await self._create_and_start(spec, volumes, network)
+        except EngineError:
+            if network:
+                with contextlib.suppress(Exception):
+                    await self._call(self._job_networks.remove, network)
+            raise
+
+    async def _create_and_start(self, spec: ContainerSpec, volumes: list[str],
+                                network: str | None) -> str:
         try:
             created = await self._call(
                 self._api.create_container,
@@ -152,8 +180,8 @@ class DockerEngine(DockerBackedEngine):
                 environment=spec.env,
                 labels=job_labels(spec),
                 name=f"innerspace-{spec.job_id}",
-                host_config=self.host_config(spec),
-                network_disabled=spec.network is None,
+                host_config=self.host_config(spec, volumes, network),
+                network_disabled=network is None,
             )
         except ImageNotFound as exc:
             raise EngineError(f"image {spec.image} is not on the engine") from exc
@@ -230,6 +258,13 @@ class DockerEngine(DockerBackedEngine):
         return chunks
 
     async def remove(self, handle: str) -> None:
+        """Remove the container, its anonymous volumes (there should be none) and the
+        job's own network."""
+        try:
+            attrs = await self._call(self._api.inspect_container, handle)
+        except NotFound:
+            return
+        job_id = (attrs["Config"].get("Labels") or {}).get(JOB_LABEL)
         with contextlib.suppress(NotFound):
             try:
                 await self._call(self._api.remove_container, handle, force=True, v=True)
@@ -237,13 +272,27 @@ class DockerEngine(DockerBackedEngine):
                 if exc.response is None or exc.response.status_code != 409:  # already going
                     raise EngineError(f"could not remove the container: {explain(exc)}"
                                       ) from exc
+        if job_id and job_network_name(job_id) in (attrs["NetworkSettings"].get("Networks")
+                                                   or {}):
+            try:
+                await self._call(self._job_networks.remove, job_network_name(job_id))
+            except APIError as exc:
+                raise EngineError(f"could not remove the job's network: {explain(exc)}"
+                                  ) from exc
 
     async def find_jobs(self, service_id: str) -> list[Found]:
+        """The service's job containers; the networks of jobs whose container has gone
+        (removed behind the service's back) are removed on the way."""
         containers = await self._call(self._api.containers, all=True,
                                       filters={"label": f"{SERVICE_LABEL}={service_id}"})
-        return [Found(job_id=c["Labels"][JOB_LABEL], handle=c["Id"],
-                      running=c.get("State") == "running")
-                for c in containers if JOB_LABEL in (c.get("Labels") or {})]
+        found = [Found(job_id=c["Labels"][JOB_LABEL], handle=c["Id"],
+                       running=c.get("State") == "running")
+                 for c in containers if JOB_LABEL in (c.get("Labels") or {})]
+        live = {f.job_id for f in found}
+        for network in await self._call(self._job_networks.leftovers, service_id, live):
+            with contextlib.suppress(APIError):
+                await self._call(self._job_networks.remove, network)
+        return found
 
     async def check(self) -> str | None:
         try:
@@ -251,3 +300,8 @@ class DockerEngine(DockerBackedEngine):
         except (DockerException, EngineError, OSError) as exc:
             return f"the Docker engine does not answer: {exc}"
         return None
+
+
+def covered(binds: Mapping[str, Mapping[str, str]]) -> set[str]:
+    """The container paths that binds already cover."""
+    return {bind["bind"].rstrip("/") for bind in binds.values()}

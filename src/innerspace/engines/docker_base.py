@@ -29,6 +29,48 @@ from innerspace.engines.base import Engine, EngineError
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# The longest line of followed output handed on (the follower reads progress reports, which
+# are short); the full output still reaches the job's stdout log, bounded by log_size.
+MAX_LINE = 64 * 1024
+
+
+class LineCutter:
+    """Splits a byte stream into lines while holding at most `limit` bytes of one: a longer
+    line is delivered cut at `limit`, and the rest of it is skipped up to its newline."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._pending = bytearray()
+        self._skipping = False  # inside the dropped tail of an over-long line
+
+    @property
+    def held(self) -> int:
+        """Bytes of an unfinished line held now (never more than the limit)."""
+        return len(self._pending)
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines that `chunk` completes (or cuts), in order."""
+        lines: list[bytes] = []
+        start = 0
+        while start < len(chunk):
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            if not self._skipping:
+                room = self._limit - len(self._pending)
+                self._pending += piece[:room]
+                if len(piece) >= room and (end < 0 or len(piece) > room):
+                    lines.append(bytes(self._pending))  # cut: deliver what fits now
+                    self._pending.clear()
+                    self._skipping = True
+            if end < 0:
+                break
+            if not self._skipping:
+                lines.append(bytes(self._pending))
+            self._pending.clear()
+            self._skipping = False
+            start = end + 1
+        return lines
+
 
 def connect(settings: Settings) -> docker.DockerClient:
     """The client for the settings' Docker engine, or an EngineError saying why not."""
@@ -73,13 +115,14 @@ class DockerBackedEngine(Engine):
 
     def _forward_lines(self, chunks: Iterable[bytes], on_line: Callable[[str], None],
                        loop: asyncio.AbstractEventLoop) -> None:
-        """Hand each complete line of a followed output stream to `on_line` on the event
-        loop, until the stream ends or the engine closes (called from a pool thread)."""
-        pending = b""
+        """Hand each line of a followed output stream to `on_line` on the event loop, until
+        the stream ends or the engine closes (called from a pool thread). A line longer
+        than MAX_LINE is cut: its first MAX_LINE bytes are delivered and the rest is dropped
+        up to the next newline, so a container that never writes one cannot make the
+        service hold more than MAX_LINE bytes of its output."""
+        lines = LineCutter(MAX_LINE)
         for chunk in chunks:
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
+            for line in lines.feed(chunk):
                 loop.call_soon_threadsafe(on_line, line.decode("utf-8", "replace"))
             if self._closed.is_set():
                 return

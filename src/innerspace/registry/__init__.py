@@ -1,5 +1,6 @@
 """The VO registry side of innerspace: the data centre's VOResource records (`resources`,
 kept with dates and deletions by `store`), published over OAI-PMH (`oai`), harvested from
-peers (`harvest`), searchable through RegTAP (`regtap`), and kept in step by `publishing`.
-`routes` (and each protocol package's `routes`) are the HTTP side; `errors` holds the
-registry's errors."""
+peers (`harvest`, talking to them within limits through `peer`), searchable through RegTAP
+(`regtap`, whose queries run in worker processes: `sandbox`), and kept in step by
+`publishing`. `routes` (and each protocol package's `routes`) are the HTTP side; `errors`
+holds the registry's errors."""

@@ -19,6 +19,13 @@ class SearchUnavailable(Unavailable):
     """This service has no usable RegTAP index just now."""
 
 
+class SearchBusy(SearchUnavailable):
+    """Every RegTAP query slot stayed taken while the query waited for one: come back
+    later (`retry_after` seconds)."""
+
+    topic = "the registry search is busy"
+
+
 class RecordsUnavailable(Unavailable):
     """The registry's records cannot be read just now: the registry's fault, not the
     harvester's, so OAI-PMH asks it to come back later."""
@@ -38,12 +45,12 @@ class HarvestError(Unavailable):
 
 class OAIError(HarvestError):
     """The harvested endpoint answered with OAI-PMH errors; `oai_code` is the first one's
-    code (badArgument, noRecordsMatch, ...)."""
+    code (badArgument, noRecordsMatch, ...). The message names the codes only: the peer's
+    own texts stay out of it (they would reach our clients and logs unchecked)."""
 
     def __init__(self, endpoint: str, errors: list[tuple[str, str]]) -> None:
         self.endpoint = endpoint
         self.errors = errors
         self.oai_code = errors[0][0]
-        listed = "; ".join(f"{code}: {message}" if message else code
-                           for code, message in errors)
+        listed = ", ".join(dict.fromkeys(code for code, _ in errors))
         super().__init__(f"{endpoint} answered with OAI-PMH errors: {listed}")

@@ -1,25 +1,61 @@
 """Harvest another registry through its OAI-PMH interface (IVOA Registry Interfaces 1.1):
-ListRecords in ivo_vor, by default of the ivo_managed set, following every resumption token,
-optionally only what changed since a moment; the result is a list of Record objects. A peer
-that cannot be harvested is a `HarvestError` (an `OAIError` when it answered OAI errors)."""
+Identify, then ListRecords in ivo_vor, by default of the ivo_managed set, following every
+resumption token, optionally only what changed since a moment. The result is a `Harvest`:
+the records, and those left out with the reason.
+
+A harvested registry speaks only for the authorities it manages:
+
+- a record's ivoid is its own `<identifier>` (lower-cased); a record whose OAI header names
+  another is refused (a peer could otherwise pass its record off as someone else's);
+- the ivoid must be under an authority that the registry's own vg:Registry record lists as
+  managedAuthority (the record in its Identify answer, as RI 1.1 asks, else the vg:Registry
+  record among its records whose OAI-PMH interface is the endpoint harvested), and never
+  under this registry's own authority;
+- a deleted record, a header alone, is judged by its header's identifier.
+
+How long it may take, how much it may send and where it may redirect is `peer.PeerClient`'s
+business. A peer that cannot be harvested is a `HarvestError` (an `OAIError` when it
+answered OAI errors); no error repeats what the peer said.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 from lxml import etree
 
+from innerspace import vocabulary
+from innerspace.config import RegistryLimits
 from innerspace.registry.errors import HarvestError, OAIError
-from innerspace.registry.oai.documents import oai
+from innerspace.registry.oai.documents import oai, xsi_type
 from innerspace.registry.oai.protocol import OAI_NS
-from innerspace.registry.records import MANAGED_SET, RI_NS, Record, safe_parser
+from innerspace.registry.peer import PeerClient, harvest_client
+from innerspace.registry.records import MANAGED_SET, RI_NS, VG_NS, Record, safe_parser
 
 log = logging.getLogger("innerspace.registry")
 
-USER_AGENT = "innerspace-harvester"
+OAI_ERROR_CODES = frozenset({"badArgument", "badResumptionToken", "badVerb",
+                             "cannotDisseminateFormat", "idDoesNotExist", "noRecordsMatch",
+                             "noMetadataFormats", "noSetHierarchy"})
+
+
+@dataclass(frozen=True)
+class Harvest:
+    """What one harvest of `endpoint` brought: the records accepted, those left out as
+    (identifier as the peer gave it, why), and the authorities the endpoint manages."""
+
+    endpoint: str
+    records: list[Record]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    authorities: frozenset[str] = frozenset()
+
+
+def shown(text: str) -> str:
+    """A peer's text as a log line may show it: quoted, escaped, cut short."""
+    return repr(text[:100] + ("..." if len(text) > 100 else ""))
 
 
 def _datestamp(text: str) -> datetime:
@@ -28,7 +64,7 @@ def _datestamp(text: str) -> datetime:
             return datetime.strptime(text, layout).replace(tzinfo=UTC)
         except ValueError:
             pass
-    raise ValueError(f"{text!r} is not an OAI-PMH datestamp")
+    raise ValueError("not an OAI-PMH datestamp")
 
 
 def _resource_xml(element: etree._Element) -> bytes:
@@ -41,83 +77,135 @@ def _resource_xml(element: etree._Element) -> bytes:
     return etree.tostring(copy)
 
 
-class Harvester:
-    """One harvest of one endpoint; `run` returns the records."""
+def managed_authorities(registry: etree._Element) -> frozenset[str]:
+    """The authorities (ivo://...) a vg:Registry record lists as managedAuthority."""
+    found = set()
+    for element in registry.findall("managedAuthority"):
+        name = (element.text or "").strip().lower().removeprefix("ivo://").rstrip("/")
+        if vocabulary.AUTHORITY_PATTERN.match(f"ivo://{name}"):
+            found.add(f"ivo://{name}")
+    return frozenset(found)
 
-    def __init__(self, endpoint: str, client: httpx.Client, *, retries: int = 3,
-                 max_retry_wait: float = 120.0, max_pages: int = 100_000) -> None:
+
+def _is_registry(resource: etree._Element) -> bool:
+    return resource.tag == f"{{{RI_NS}}}Resource" and xsi_type(resource) == (VG_NS, "Registry")
+
+
+def _serves(registry: etree._Element, endpoint: str) -> bool:
+    """Whether a vg:Registry record's harvesting interface is `endpoint`."""
+    urls = {(url.text or "").strip().rstrip("/")
+            for url in registry.iterfind("capability/interface/accessURL")}
+    return endpoint.rstrip("/") in urls
+
+
+class Harvester:
+    """One harvest of one endpoint; `run` returns the `Harvest`."""
+
+    def __init__(self, endpoint: str, client: httpx.Client, *,
+                 limits: RegistryLimits | None = None, own_authority: str | None = None,
+                 retries: int = 3, max_retry_wait: float = 120.0,
+                 max_pages: int = 100_000) -> None:
         self.endpoint = endpoint
-        self.client = client
-        self.retries = retries
-        self.max_retry_wait = max_retry_wait
+        self.peer = PeerClient(endpoint, client, limits or RegistryLimits(), retries=retries,
+                               max_retry_wait=max_retry_wait)
+        self.own_authority = own_authority.rstrip("/").lower() if own_authority else None
         self.max_pages = max_pages
         self.pages = 0
+        self.skipped: list[tuple[str, str]] = []
+        self._registries: set[str] = set()  # authorities of vg:Registry records of this endpoint
 
-    def _get(self, params: dict[str, str]) -> bytes:
-        """One page, with OAI-PMH flow control (503 + Retry-After) honoured a few times."""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.get(self.endpoint, params=params)
-            except httpx.HTTPError as exc:
-                raise HarvestError(f"cannot reach the OAI-PMH endpoint {self.endpoint}: "
-                                   f"{exc.__class__.__name__}: {exc}") from exc
-            if response.status_code == 503 and attempt < self.retries:
-                wait = response.headers.get("retry-after", "")
-                seconds = float(wait) if wait.strip().isdigit() else 10.0
-                if seconds <= self.max_retry_wait:
-                    log.info("%s asks to retry in %s s", self.endpoint, seconds)
-                    time.sleep(seconds)
-                    continue
-            if response.status_code != 200:
-                raise HarvestError(f"the OAI-PMH endpoint {self.endpoint} answered HTTP "
-                                   f"{response.status_code}: {response.text[:200]!r}")
-            return response.content
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _page(self, params: dict[str, str]) -> etree._Element | None:
-        """The ListRecords element of one response; None for noRecordsMatch."""
-        content = self._get(params)
+    def _document(self, params: dict[str, str]) -> etree._Element:
+        """The OAI-PMH document answering `params`; OAIError if it lists errors."""
+        content = self.peer.get(params)
         try:
             root = etree.fromstring(content, safe_parser())
         except etree.XMLSyntaxError as exc:
-            raise HarvestError(f"{self.endpoint} did not answer with XML: {exc}") from None
+            line = exc.position[0] if exc.position else "?"
+            raise HarvestError(f"{self.endpoint} did not answer with well-formed XML "
+                               f"(line {line})") from None
         if root.tag != oai("OAI-PMH"):
-            raise HarvestError(f"{self.endpoint} did not answer with an OAI-PMH document "
-                               f"(root element {root.tag!s})")
-        errors = [(e.get("code", "?"), (e.text or "").strip()) for e in root.iter(oai("error"))]
+            raise HarvestError(f"{self.endpoint} did not answer with an OAI-PMH document")
+        errors = [(e.get("code", ""), (e.text or "").strip()) for e in root.iter(oai("error"))]
         if errors:
+            errors = [(code if code in OAI_ERROR_CODES else "unknown", text)
+                      for code, text in errors]
             if all(code == "noRecordsMatch" for code, _ in errors):
-                return None
+                return root
+            log.warning("%s answered OAI-PMH errors: %s", self.endpoint,
+                        "; ".join(f"{code} {shown(text)}" for code, text in errors))
             raise OAIError(self.endpoint, errors)
+        return root
+
+    def _identify(self) -> frozenset[str]:
+        """The authorities the vg:Registry record in the Identify answer manages."""
+        for resource in self._document({"verb": "Identify"}).iterfind(
+                f"{oai('Identify')}/{oai('description')}/*"):
+            if _is_registry(resource):
+                return managed_authorities(resource)
+        return frozenset()
+
+    def _page(self, params: dict[str, str]) -> etree._Element | None:
+        """The ListRecords element of one response; None for noRecordsMatch."""
+        root = self._document(params)
+        if root.find(oai("error")) is not None:
+            return None
         body = root.find(oai("ListRecords"))
         if body is None:
             raise HarvestError(f"{self.endpoint} answered ListRecords without ListRecords")
         return body
 
+    def _skip(self, identifier: str, why: str) -> None:
+        log.warning("%s: record %s left out: %s", self.endpoint, shown(identifier), why)
+        self.skipped.append((identifier, why))
+
     def _record(self, element: etree._Element) -> Record | None:
         header = element.find(oai("header"))
-        identifier = header.findtext(oai("identifier")) if header is not None else None
-        stamp = header.findtext(oai("datestamp")) if header is not None else None
+        identifier = (header.findtext(oai("identifier")) or "").strip() \
+            if header is not None else ""
+        stamp = (header.findtext(oai("datestamp")) or "").strip() if header is not None else ""
         if header is None or not identifier or not stamp:
-            raise HarvestError(f"{self.endpoint} sent a record without identifier or datestamp")
+            self._skip(identifier, "its OAI header lacks an identifier or a datestamp")
+            return None
         try:
-            updated = _datestamp(stamp.strip())
-        except ValueError as exc:
-            raise HarvestError(f"{self.endpoint}, record {identifier}: {exc}") from None
-        ivoid = identifier.strip().lower()
+            updated = _datestamp(stamp)
+        except ValueError:
+            self._skip(identifier, "its datestamp is not an OAI-PMH datestamp")
+            return None
+        ivoid = identifier.lower()
         if header.get("status") == "deleted":
             # Nothing but the header comes with a deleted record.
             return Record(ivoid=ivoid, xml=b"", updated=updated, deleted=True, sets=())
         metadata = element.find(oai("metadata"))
         resource = metadata[0] if metadata is not None and len(metadata) else None
         if resource is None or resource.tag != f"{{{RI_NS}}}Resource":
-            log.warning("%s: record %s has no ri:Resource metadata; skipped", self.endpoint,
-                        ivoid)
+            self._skip(identifier, "it has no ri:Resource metadata")
             return None
+        own = (resource.findtext("identifier") or "").strip().lower()
+        if own != ivoid:
+            self._skip(identifier, "its OAI header names another identifier than the "
+                                   "record itself" if own else "it has no identifier")
+            return None
+        if _is_registry(resource) and _serves(resource, self.endpoint):
+            self._registries |= managed_authorities(resource)
         # Not in this registry's ivo_managed set: it is managed elsewhere.
         return Record(ivoid=ivoid, xml=_resource_xml(resource), updated=updated, sets=())
 
-    def run(self, since: datetime | None, set_spec: str | None) -> list[Record]:
+    def _accepted(self, records: list[Record], authorities: frozenset[str]) -> list[Record]:
+        """The records under the authorities the endpoint manages, never under ours."""
+        accepted = []
+        for record in records:
+            authority = vocabulary.authority_of(record.ivoid)
+            if authority == self.own_authority:
+                self._skip(record.ivoid, "it is under this registry's own authority")
+            elif authority not in authorities:
+                self._skip(record.ivoid, "its authority is not one the harvested registry "
+                                         "manages")
+            else:
+                accepted.append(record)
+        return accepted
+
+    def run(self, since: datetime | None, set_spec: str | None) -> Harvest:
+        authorities = self._identify()
         params = {"verb": "ListRecords", "metadataPrefix": "ivo_vor"}
         if set_spec:
             params["set"] = set_spec
@@ -143,27 +231,37 @@ class Harvester:
             if not token:
                 break
             if token in seen_tokens:
-                raise HarvestError(f"{self.endpoint} repeats the resumptionToken {token!r}")
+                raise HarvestError(f"{self.endpoint} repeats a resumptionToken")
             seen_tokens.add(token)
             params = {"verb": "ListRecords", "resumptionToken": token}
-        return list(records.values())
+        authorities = authorities or frozenset(self._registries)
+        if records and not authorities:
+            raise HarvestError(f"{self.endpoint} names no authority it manages (no "
+                               "vg:Registry record with managedAuthority, in its Identify "
+                               "answer or among its records): none of its records can be "
+                               "accepted")
+        accepted = self._accepted(list(records.values()), authorities)
+        return Harvest(self.endpoint, accepted, list(self.skipped), authorities)
 
 
 def harvest(endpoint: str, *, since: datetime | None = None,
             set_spec: str | None = MANAGED_SET, client: httpx.Client | None = None,
-            timeout: float = 120.0, retries: int = 3) -> list[Record]:
+            limits: RegistryLimits | None = None, own_authority: str | None = None,
+            retries: int = 3) -> Harvest:
     """Every record of `endpoint` (the OAI-PMH base URL) in `set_spec` (None: all sets)
-    changed since `since` (None: all), deleted ones included.
+    changed since `since` (None: all), deleted ones included, that the endpoint may supply:
+    under the authorities it manages, not under `own_authority`.
 
     Harvested records have `sets=()` (they are not in this registry's ivo_managed set);
     deleted ones have `xml=b""`, since OAI-PMH sends only their header. Raises OAIError for
-    OAI-PMH errors other than noRecordsMatch (which gives []), HarvestError otherwise.
+    OAI-PMH errors other than noRecordsMatch (which gives no records), HarvestError
+    otherwise.
     """
     own = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=True,
-                                  headers={"User-Agent": USER_AGENT})
+    http = client or harvest_client()
     try:
-        return Harvester(endpoint, http, retries=retries).run(since, set_spec)
+        return Harvester(endpoint, http, limits=limits, own_authority=own_authority,
+                         retries=retries).run(since, set_spec)
     finally:
         if own:
             http.close()

@@ -16,7 +16,8 @@ from typing import TypeVar
 from innerspace import vocabulary
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.config import Settings
-from innerspace.registry.harvest import harvest
+from innerspace.registry.errors import HarvestError
+from innerspace.registry.harvest import Harvest, harvest
 from innerspace.registry.records import Record
 from innerspace.registry.regtap import RegTAPIndex
 from innerspace.registry.resources import build_records
@@ -44,7 +45,7 @@ class PublishingRegistry:
         self._lock = threading.Lock()
         self._fingerprint: tuple[object, ...] | None = None
         self._records: list[Record] = []
-        self.harvested: dict[str, list[Record]] = {}  # OAI endpoint -> its records
+        self.harvested: dict[str, Harvest] = {}  # OAI endpoint -> its last good harvest
         self.version = 0  # bumps whenever the records change (the RegTAP index follows)
         # Serve what was published before, until the catalogue can be read again.
         self._records = store.records()
@@ -87,19 +88,32 @@ class PublishingRegistry:
 
     def searchable(self) -> list[Record]:
         """Own records plus harvested ones, for the RegTAP index (deleted ones left out).
-        A harvested record counts only under an authority other than ours."""
+        A harvested record counts only under an authority other than ours, and only from
+        the first harvested registry (in the order of the `harvest` setting) that claims to
+        manage its authority: one authority has one registry, and a peer claiming another
+        one's must not replace its records."""
         with self._lock:
             own_records = list(self._records)
-            harvested = [list(records) for records in self.harvested.values()]
+            harvests = dict(self.harvested)
+        configured = self.settings.harvest
+        order = sorted(harvests, key=lambda e: configured.index(e) if e in configured
+                       else len(configured))
+        claimed: dict[str, str] = {}  # authority -> the endpoint that supplies it
+        for endpoint in order:
+            for authority in sorted(harvests[endpoint].authorities):
+                if claimed.setdefault(authority, endpoint) != endpoint:
+                    log.warning("%s claims to manage %s, which %s manages: its records of "
+                                "it are left out", endpoint, authority, claimed[authority])
         own = {r.ivoid for r in own_records}
         authority = self.settings.datacentre.authority
-        others = [r for records in harvested for r in records
-                  if r.ivoid not in own and not vocabulary.under_authority(r.ivoid, authority)]
+        others = [r for endpoint in order for r in harvests[endpoint].records
+                  if r.ivoid not in own and not vocabulary.under_authority(r.ivoid, authority)
+                  and claimed.get(vocabulary.authority_of(r.ivoid)) == endpoint]
         return [r for r in own_records + others if not r.deleted]
 
-    def add_harvest(self, endpoint: str, records: list[Record]) -> None:
+    def add_harvest(self, harvested: Harvest) -> None:
         with self._lock:
-            self.harvested[endpoint] = records
+            self.harvested[harvested.endpoint] = harvested
             self.version += 1
 
 
@@ -128,23 +142,33 @@ class RegistrySync:
                 self.index.load(self.registry.searchable())
                 self._indexed = version
 
-    def harvest(self) -> dict[str, int | str]:
-        """Harvest every configured endpoint now; per endpoint, a count or the error."""
+    def harvest(self) -> dict[str, dict[str, int | str]]:
+        """Harvest every configured endpoint now; per endpoint, how many records it gave
+        and how many were left out, or why it failed."""
         with self.harvesting:
             return self._harvest()
 
-    def _harvest(self) -> dict[str, int | str]:
-        outcome: dict[str, int | str] = {}
+    def _harvest(self) -> dict[str, dict[str, int | str]]:
+        settings = self.registry.settings
+        outcome: dict[str, dict[str, int | str]] = {}
         for endpoint in self.endpoints:
             try:
-                records = harvest(endpoint)
-            except Exception as exc:  # one bad peer must not stop the others
+                harvested = harvest(endpoint, limits=settings.registry,
+                                    own_authority=settings.datacentre.authority)
+            except HarvestError as exc:  # one bad peer must not stop the others
                 log.warning("harvesting %s failed: %s", endpoint, exc)
-                outcome[endpoint] = f"failed: {exc}"
+                outcome[endpoint] = {"failed": exc.message}
                 continue
-            self.registry.add_harvest(endpoint, records)
-            outcome[endpoint] = len(records)
-            log.info("harvested %d records from %s", len(records), endpoint)
+            except Exception as exc:
+                log.exception("harvesting %s failed unexpectedly", endpoint)
+                outcome[endpoint] = {"failed": f"unexpectedly ({exc.__class__.__name__}); "
+                                               "the service's log says more"}
+                continue
+            self.registry.add_harvest(harvested)
+            outcome[endpoint] = {"records": len(harvested.records),
+                                 "skipped": len(harvested.skipped)}
+            log.info("harvested %d records from %s (%d left out)", len(harvested.records),
+                     endpoint, len(harvested.skipped))
         self.sync()
         return outcome
 

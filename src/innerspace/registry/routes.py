@@ -1,6 +1,7 @@
 """HTTP routes that act on the publishing registry: rebuild its records and index now
-(/registry/refresh), harvest the configured peers now (/registry/harvest). Both need the
-operator's credentials when tokens are configured, and answer JSON."""
+(/registry/refresh), harvest the configured peers now (/registry/harvest). Both are operator
+triggers (web/triggers.py): they need the operator's credentials when tokens are configured,
+run a few times in a row and then once per interval (429 beyond), and answer JSON."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from innerspace.registry.publishing import RegistrySync
-from innerspace.web.caller import get_owner
+from innerspace.web.triggers import trigger
 
 router = APIRouter()
 
@@ -25,7 +26,7 @@ Sync = Annotated[RegistrySync, Depends(get_sync)]
 
 
 @router.post("/registry/refresh", summary="Rebuild the registry records and index now",
-             dependencies=[Depends(get_owner)])
+             dependencies=[Depends(trigger("registry refresh"))])
 async def refresh_registry(sync: Sync) -> Response:
     await sync.call(sync.sync)
     return JSONResponse({"records": len(sync.registry.records()),
@@ -33,7 +34,7 @@ async def refresh_registry(sync: Sync) -> Response:
 
 
 @router.post("/registry/harvest", summary="Harvest the configured registries now",
-             dependencies=[Depends(get_owner)])
+             dependencies=[Depends(trigger("registry harvest"))])
 async def harvest_registries(sync: Sync) -> Response:
     # Harvests run one at a time: a request during one waits for it, then harvests anew.
     return JSONResponse(await sync.call(sync.harvest))

@@ -14,3 +14,11 @@ class JobNotFound(NotFound):
 
 class PhaseConflict(Conflict):
     """The job's phase does not allow the request (e.g. changing parameters of a run job)."""
+
+
+class StorageQuotaExceeded(Conflict):
+    """The owner's jobs hold their storage quota or more; deleting jobs makes room. A
+    conflict with the state of the owner's jobs (409), which the owner can resolve, rather
+    than a refusal of the caller (403) or of a request body (413)."""
+
+    code = "storage-quota-exceeded"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import shutil
 import stat
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from innerspace.uws.disk import CutBack, TreeSize, cut_back, tree_size
+from innerspace.uws.removal import remove_tree
 from innerspace.uws.store import JobResult
 from innerspace.xmltext import xml_safe
 
@@ -27,18 +27,6 @@ MAX_RESULTS = 10_000
 def usable_name(name: str) -> bool:
     """A result id must be valid text that an XML document can hold."""
     return xml_safe(name)
-
-
-def remove_tree(path: Path) -> None:
-    """Remove a directory tree that an app may have made arbitrarily deep."""
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        return
-    except (RecursionError, OSError):
-        subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
-        if path.exists():
-            raise OSError(f"could not remove {path}") from None
 
 
 _EXTRA_TYPES = {
@@ -112,6 +100,19 @@ class JobFiles:
 
     def remove(self) -> None:
         remove_tree(self.root)
+
+    def results_size(self, max_entries: int) -> TreeSize:
+        """What the results take now (the app may still be writing them), looking at no
+        more than `max_entries` entries and MAX_DEPTH levels."""
+        return tree_size(self.results, max_entries, MAX_DEPTH)
+
+    def stored_bytes(self, max_entries: int) -> int:
+        """Bytes all the job's files take: uploads, parameters, results and logs."""
+        return tree_size(self.root, max_entries, MAX_DEPTH + 2).bytes
+
+    def cut_results(self, quota: int, max_entries: int) -> CutBack:
+        """Cut the results back under `quota` bytes, keeping the files written first."""
+        return cut_back(self.results, quota, max_entries, MAX_DEPTH)
 
     def scan_results(self) -> tuple[list[JobResult], list[str]]:
         """Every regular file the app wrote, then the logs; and the names that were skipped.

@@ -18,6 +18,8 @@ from innerspace.engines.base import (
     ContainerSpec,
 )
 from innerspace.inner.binding import bind
+from innerspace.units import format_memory
+from innerspace.uws.disk import free_bytes, human_size
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.store import Job
 
@@ -70,6 +72,23 @@ def container_memory(settings: Settings, manifest: AppManifest) -> int:
     return min(manifest.resources.memory_bytes, settings.limits.max_memory)
 
 
+def result_quota(settings: Settings, manifest: AppManifest) -> int:
+    """Bytes the job's results may take: the service's limit, or less if the app asks."""
+    asked = manifest.resources.max_result_bytes
+    limit = settings.limits.max_result_size
+    return limit if asked is None else min(asked, limit)
+
+
+def check_room(settings: Settings) -> None:
+    """Refuse to start a job on a job file system that has less than `min_free_disk` left
+    (blocking: run it in a thread)."""
+    free = free_bytes(settings.jobs_dir)
+    wanted = settings.limits.min_free_disk
+    if free < wanted:
+        raise ValueError(f"the job file system has {human_size(free)} free, less than the "
+                         f"{format_memory(wanted)} it keeps free for jobs to start")
+
+
 def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
     """Lay out the job's files (params.json, an empty results directory) and describe its
     container. Runs again from scratch if a job is restarted after a crash."""
@@ -112,6 +131,11 @@ def prepare(settings: Settings, job: Job, files: JobFiles) -> ContainerSpec:
         tmp_size=limits.tmp_size,
         uid=settings.sandbox.uid,
         gid=settings.sandbox.gid,
+        # No single file may pass the quota: the app gets EFBIG rather than the service
+        # finding, up to a second later, a file past it.
+        max_file_size=result_quota(settings, manifest),
+        max_open_files=limits.max_open_files,
+        result_quota=result_quota(settings, manifest),
         services_file=services_file,
         mounts=tuple((Path(host), target) for host, target in binding.mounts),
         network=settings.datacentre.inner_network if binding.network else None,

@@ -28,11 +28,15 @@ class Outcome:
 
 
 def judge(settings: Settings, job: Job, status: ExitStatus, *, timed_out: bool,
-          aborted: bool, stderr: Path) -> Outcome:
-    """The outcome of `job`'s run, which ended with `status`; `stderr` is its collected log."""
+          aborted: bool, stderr: Path, trouble: str | None = None) -> Outcome:
+    """The outcome of `job`'s run, which ended with `status`; `stderr` is its collected log.
+    `trouble` says what went wrong with the job's files (its results passed their quota,
+    the job file system is full): the job ends in ERROR saying so, unless it was aborted."""
     exit_code = status.exit_code if status.failure is None else None
     if aborted:
         return Outcome(Phase.ABORTED, None, exit_code)
+    if trouble is not None:
+        return Outcome(Phase.ERROR, trouble, exit_code)
     if timed_out:
         return Outcome(Phase.ERROR, f"the job exceeded its execution duration of "
                                     f"{job.execution_duration} s and was stopped", exit_code)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from innerspace.apps.manifest import RESERVED_PARAMETERS, AppManifest
 from innerspace.apps.values import ParameterType, ParameterValueError, coerce_value
-from innerspace.errors import BadRequest, TooLarge
+from innerspace.errors import BadRequest, TooLarge, Unavailable
+from innerspace.uws.disk import disk_problem
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.request import Upload
 from innerspace.uws.store import JobParameter
@@ -81,20 +82,29 @@ def require_complete(manifest: AppManifest, parameters: list[JobParameter]) -> N
 
 def store_uploads(files: JobFiles, uploads: list[PendingUpload], limit: int) -> None:
     """Copy the uploads into the job's inputs, `limit` bytes at most for them all; a file
-    cut short by the limit or an error is removed (blocking: run it in a thread)."""
-    files.create()
+    cut short by the limit or an error is removed, and a job file system that fails (is
+    full) answers 503 (blocking: run it in a thread)."""
     written = 0
-    for pending in uploads:
-        target = files.inputs / pending.stored
-        try:
-            with target.open("wb") as out:
-                while chunk := pending.upload.stream.read(_COPY_CHUNK):
-                    written += len(chunk)
-                    if written > limit:
-                        raise TooLarge(f"the uploads are larger than the limit of {limit} "
-                                       f"bytes (at parameter {pending.parameter!r})")
-                    out.write(chunk)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        target.chmod(0o644)
+    try:
+        files.create()
+        for pending in uploads:
+            written = _store(files.inputs / pending.stored, pending, written, limit)
+    except OSError as exc:
+        raise Unavailable(disk_problem(exc, "storing the uploads")) from exc
+
+
+def _store(target: Path, pending: PendingUpload, written: int, limit: int) -> int:
+    """Copy one upload to `target`, `written` bytes having gone before it; the new total."""
+    try:
+        with target.open("wb") as out:
+            while chunk := pending.upload.stream.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise TooLarge(f"the uploads are larger than the limit of {limit} "
+                                   f"bytes (at parameter {pending.parameter!r})")
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    target.chmod(0o644)
+    return written

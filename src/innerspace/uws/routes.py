@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
-from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from innerspace.errors import BadRequest
@@ -23,7 +22,7 @@ from innerspace.uws.xml import (
     parameters_document,
     results_document,
 )
-from innerspace.web import forms, media
+from innerspace.web import downloads, forms, media
 from innerspace.web.caller import Owner
 from innerspace.web.urls import base_url
 
@@ -59,21 +58,16 @@ def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _upload_limit(request: Request) -> int:
-    limit: int = request.app.state.settings.limits.max_upload_size
-    return limit
-
-
 @asynccontextmanager
 async def form_fields(request: Request) -> AsyncIterator[list[tuple[str, str | Upload]]]:
     """The request's fields, uploads as the job service takes them."""
-    async with forms.form_fields(request, _upload_limit(request)) as fields:
+    async with forms.form_fields(request) as fields:
         yield [(name, Upload(value.filename, value.file) if isinstance(value, UploadFile)
                 else value) for name, value in fields]
 
 
 async def plain_fields(request: Request) -> dict[str, str]:
-    return await forms.plain_fields(request, _upload_limit(request))
+    return await forms.plain_fields(request)
 
 
 @router.get("/jobs", summary="UWS job list")
@@ -227,12 +221,10 @@ async def get_results(request: Request, job_id: str, service: Service,
 async def get_result(job_id: str, result_id: str, service: Service, owner: Owner) -> Response:
     job = service.get(owner, job_id)
     path, mime_type = service.result_file(job, result_id)
-    filename = result_id.rsplit("/", 1)[-1]
-    return FileResponse(path, media_type=mime_type, headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{urlquote(filename)}"})
+    return downloads.job_file(path, mime_type, result_id.rsplit("/", 1)[-1])
 
 
 @router.get("/jobs/{job_id}/inputs/{name}")
 async def get_input(job_id: str, name: str, service: Service, owner: Owner) -> Response:
-    job = service.get(owner, job_id)
-    return FileResponse(service.input_file(job, name), media_type="application/octet-stream")
+    path = service.input_file(service.get(owner, job_id), name)
+    return downloads.job_file(path, "application/octet-stream", path.name)

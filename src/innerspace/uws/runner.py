@@ -1,10 +1,12 @@
 """The job runner: a FIFO queue in front of the engine, supervision of running containers,
-execution-duration enforcement, destruction, and recovery after a restart.
+execution-duration and result-quota enforcement, destruction, and recovery after a restart.
 
 The database is the truth; the in-memory queue and task table are rebuilt from it (and from
 the engine's own list of this service's containers) when the service starts. Whatever goes
 wrong while a job runs, the job ends in a final phase with a message: it never stays
-QUEUED or EXECUTING with nobody watching it. Every phase change goes through JobLifecycle.
+QUEUED or EXECUTING with nobody watching it, not even when the job file system is full.
+Every phase change goes through JobLifecycle; every end records the bytes the job's files
+then take (for the owner's storage quota).
 """
 
 from __future__ import annotations
@@ -19,18 +21,23 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
-from innerspace.engines.base import Engine, EngineError
+from innerspace.engines.base import Engine
+from innerspace.errors import InnerspaceError
+from innerspace.uws.disk import disk_problem
 from innerspace.uws.errors import JobNotFound, PhaseConflict
 from innerspace.uws.jobfiles import JobFiles
-from innerspace.uws.launch import check_allowed, prepare
+from innerspace.uws.launch import check_allowed, check_room, prepare, result_quota
 from innerspace.uws.lifecycle import JobLifecycle
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.outcome import judge
 from innerspace.uws.phases import Phase, check_transition
 from innerspace.uws.progress import ProgressReporter
 from innerspace.uws.reaper import DestructionReaper
-from innerspace.uws.store import Job, JobStore
+from innerspace.uws.resultwatch import ResultWatch
+from innerspace.uws.storage import check_storage, reservation
+from innerspace.uws.store import Job, JobResult, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +138,8 @@ class JobRunner:
         files = JobFiles.of(self._settings.jobs_dir, job.id)
         try:
             await asyncio.to_thread(files.remove)
+        except OSError as exc:  # e.g. another user's files in a read-only directory
+            log.error("job %s: its files could not all be removed: %s", job.id, exc)
         finally:
             self._store.delete(job.id)
             self._notifier.changed(job.id)  # not a phase change: WAITs find the job gone
@@ -167,7 +176,21 @@ class JobRunner:
                 await asyncio.shield(running.task)
         elif job.container and job.phase is Phase.EXECUTING:
             await self._engine.stop(job.container)  # an unwatched container: stop it too
-        self._phases.end(job.id, Phase.ABORTED, error_message=message)
+        await self._end(job, Phase.ABORTED, error_message=message)
+
+    async def _end(self, job: Job, phase: Phase, **values: Any) -> None:
+        """End the job (see JobLifecycle.end), recording the bytes its files now take."""
+        stored = await asyncio.to_thread(self._stored_bytes, job)
+        self._phases.end(job.id, phase, stored_bytes=stored, **values)
+
+    def _stored_bytes(self, job: Job) -> int:
+        """What the job's files take; where they cannot be measured, what it had reserved."""
+        files = JobFiles.of(self._settings.jobs_dir, job.id)
+        try:
+            return files.stored_bytes(self._settings.limits.max_result_entries + 100)
+        except OSError as exc:
+            log.warning("job %s: cannot measure its files: %s", job.id, exc)
+            return job.stored_bytes
 
     # -- running one job -----------------------------------------------------------------
 
@@ -179,17 +202,21 @@ class JobRunner:
         files = JobFiles.of(self._settings.jobs_dir, job.id)
         try:
             check_allowed(self._settings, job.image)
+            await asyncio.to_thread(check_room, self._settings)
             await self._engine.ensure_image(job.image, partial(self._report, job.id))
             spec = await asyncio.to_thread(prepare, self._settings, job, files)
+            prepared = await asyncio.to_thread(self._stored_bytes, job)
             if running.aborting:
-                self._phases.end(job.id, Phase.ABORTED)
+                await self._end(job, Phase.ABORTED)
                 return
+            self._reserve(job, prepared)
             handle = await self._engine.start(spec)
         except Exception as exc:  # whatever went wrong, the job must not stay QUEUED
-            reason = exc if isinstance(exc, EngineError | ValueError | OSError) else repr(exc)
+            reason = (disk_problem(exc, "preparing its files") if isinstance(exc, OSError)
+                      else exc if isinstance(exc, InnerspaceError | ValueError)
+                      else repr(exc))
             log.warning("job %s could not start: %s", job.id, reason)
-            self._phases.end(job.id, Phase.ERROR,
-                             error_message=f"the job could not start: {reason}")
+            await self._end(job, Phase.ERROR, error_message=f"the job could not start: {reason}")
             return
         running.handle = handle
         started = time.time()
@@ -206,6 +233,15 @@ class JobRunner:
         await self._supervise(job.with_changes(phase=Phase.EXECUTING, start_time=started,
                                                container=handle), handle)
 
+    def _reserve(self, job: Job, prepared: int) -> None:
+        """Refuse to start a job whose owner is at or over the storage quota; else count
+        the job at what its run may come to store (its `prepared` files, result quota and
+        logs) until it ends. No await comes between the check and the count, so that jobs
+        starting together cannot pass the quota together."""
+        check_storage(self._settings, self._store, job.owner)
+        manifest = AppManifest.model_validate(job.manifest)
+        self._store.update(job.id, stored_bytes=prepared + reservation(self._settings, manifest))
+
     async def _supervise(self, job: Job, handle: str) -> None:
         try:
             await self._watch(job, handle)
@@ -214,8 +250,8 @@ class JobRunner:
         except Exception as exc:
             log.exception("job %s: supervision failed", job.id)
             await self._stop_quietly(handle)
-            self._phases.end(job.id, Phase.ERROR,
-                             error_message=f"the service lost track of the job: {exc!r}")
+            await self._end(job, Phase.ERROR,
+                            error_message=f"the service lost track of the job: {exc!r}")
             self._spawn(self._remove_container(handle))
 
     async def _watch(self, job: Job, handle: str) -> None:
@@ -225,7 +261,11 @@ class JobRunner:
             deadline = (job.start_time or time.time()) + job.execution_duration
         timed_out = False
         reporter = ProgressReporter(partial(self._report, job.id))
+        quota = result_quota(self._settings, AppManifest.model_validate(job.manifest))
+        watch = ResultWatch(files, quota, self._settings.limits.max_result_entries,
+                            partial(self._engine.stop, handle))
         follower = asyncio.create_task(self._engine.follow_output(handle, reporter))
+        watcher = asyncio.create_task(watch.run())
         try:
             remaining = None if deadline is None else max(0.0, deadline - time.time())
             status = await asyncio.wait_for(self._engine.wait(handle), remaining)
@@ -234,22 +274,54 @@ class JobRunner:
             await self._engine.stop(handle)
             status = await self._engine.wait(handle)
         finally:
-            reporter.closed = True  # lines still in flight must not outlive the run
+            reporter.close()  # the last held-back progress, then nothing from lines in flight
             follower.cancel()
+            watcher.cancel()
+        trouble = await self._collect_logs(job, handle, files)
+        trouble = await self._hold_to_quota(job, files, watch) or trouble
+        results: list[JobResult] | None = None
         try:
-            await self._engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
-        except Exception as exc:  # the results still count; say why the logs are missing
-            log.warning("job %s: could not collect logs: %s", job.id, exc)
-        results, skipped = await asyncio.to_thread(files.scan_results)
-        for name in skipped:
-            log.warning("job %s: result %r skipped (not a regular file with a usable name)",
-                        job.id, name)
+            results, skipped = await asyncio.to_thread(files.scan_results)
+            for name in skipped:
+                log.warning("job %s: result %r skipped (not a regular file with a usable "
+                            "name)", job.id, name)
+        except OSError as exc:
+            trouble = trouble or disk_problem(exc, "listing its results")
         running = self._running.get(job.id)
         outcome = judge(self._settings, job, status, timed_out=timed_out,
-                        aborted=bool(running and running.aborting), stderr=files.log("stderr"))
-        self._phases.end(job.id, outcome.phase, error_message=outcome.message,
-                         results=results, exit_code=outcome.exit_code)
+                        aborted=bool(running and running.aborting), stderr=files.log("stderr"),
+                        trouble=trouble)
+        await self._end(job, outcome.phase, error_message=outcome.message, results=results,
+                        exit_code=outcome.exit_code)
         self._spawn(self._remove_container(handle))
+
+    async def _collect_logs(self, job: Job, handle: str, files: JobFiles) -> str | None:
+        """Write the container's logs into the job's files; what went wrong on the job
+        file system if anything did (the engine's own failures only lose the logs)."""
+        try:
+            await self._engine.collect_logs(handle, files.log("stdout"), files.log("stderr"))
+        except OSError as exc:
+            return disk_problem(exc, "collecting its logs")
+        except Exception as exc:  # the results still count; say why the logs are missing
+            log.warning("job %s: could not collect logs: %s", job.id, exc)
+        return None
+
+    async def _hold_to_quota(self, job: Job, files: JobFiles, watch: ResultWatch
+                             ) -> str | None:
+        """After the run: if the results passed their quota (while it ran, or staged back
+        at its end), cut them back under it and say so; None when they are within it."""
+        try:
+            breach = await watch.final_check()
+            if breach is None:
+                return None
+            cut = await asyncio.to_thread(files.cut_results, watch.quota,
+                                          self._settings.limits.max_result_entries)
+        except OSError as exc:
+            return disk_problem(exc, "checking its results against their quota")
+        stopped = "; the job was stopped" if watch.stopped else ""
+        message = f"{breach}{stopped}; {cut.describe()}"
+        log.warning("job %s: %s", job.id, message)
+        return message
 
     def _report(self, job_id: str, message: str) -> None:
         """What is happening to the job now (pulling its image, its progress): jobInfo."""
@@ -284,9 +356,8 @@ class JobRunner:
         for job in self._store.in_phases([Phase.EXECUTING]):
             container = found.pop(job.id, None)
             if container is None:
-                self._phases.end(job.id, Phase.ERROR,
-                                 error_message="the job's container was lost while the "
-                                               "service was down")
+                await self._end(job, Phase.ERROR, error_message="the job's container was lost "
+                                                                "while the service was down")
                 continue
             log.info("re-attaching job %s (container %s)", job.id, container.handle[:12])
             self._track(job.id, self._supervise(job, container.handle), container.handle)

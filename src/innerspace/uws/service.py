@@ -26,6 +26,7 @@ from innerspace.uws.parameters import check_parameters, require_complete, store_
 from innerspace.uws.phases import FINAL, Phase, check_transition
 from innerspace.uws.request import JobRequest, Upload, parse_time, positive_int, run_id
 from innerspace.uws.runner import JobRunner
+from innerspace.uws.storage import check_storage
 from innerspace.uws.store import Job, JobRef, JobStore, ListFilter, new_job_id
 
 _JOB_ID = re.compile(r"^[a-z0-9]{16}$")
@@ -149,6 +150,7 @@ class JobService:
         files = self._files(job_id)
         parameters, uploads = check_parameters(manifest, request.parameters, existing=())
         require_complete(manifest, parameters)
+        check_storage(self._settings, self._store, owner)
         job = Job(
             id=job_id, owner=owner, run_id=run_id(request.run_id),
             phase=Phase.QUEUED if run else Phase.PENDING, queued_at=now if run else None,
@@ -163,6 +165,8 @@ class JobService:
             if uploads:
                 await asyncio.to_thread(store_uploads, files, uploads,
                                         self._settings.limits.max_upload_size)
+                stored = await asyncio.to_thread(self._stored_bytes, files)
+                job = job.with_changes(stored_bytes=stored)
             job = self._store.insert(job)
         except BaseException:
             await asyncio.to_thread(files.remove)  # never a half-made job
@@ -208,6 +212,10 @@ class JobService:
     def _files(self, job_id: str) -> JobFiles:
         return JobFiles.of(self._settings.jobs_dir, job_id)
 
+    def _stored_bytes(self, files: JobFiles) -> int:
+        """What a job's files take before it runs (its uploads), as its end measures them."""
+        return files.stored_bytes(self._settings.limits.max_result_entries)
+
     # -- changing ------------------------------------------------------------------------
 
     async def update_parameters(self, owner: str | None, job_id: str,
@@ -241,6 +249,7 @@ class JobService:
             changes["destruction"] = destruction
         if run:
             require_complete(manifest, parameters)
+            check_storage(self._settings, self._store, owner)
         files = self._files(job.id)
         if uploads:
             await asyncio.to_thread(store_uploads, files, uploads,
@@ -250,20 +259,32 @@ class JobService:
             p.file for p in parameters if p.file}
         for name in replaced:
             (files.inputs / name).unlink(missing_ok=True)
+        if uploads or replaced:
+            stored = await asyncio.to_thread(self._stored_bytes, files)
+            self._store.update(job.id, stored_bytes=stored)
         if destruction is not None:
             self._runner.destruction_set(destruction)
-        return self.run(owner, job.id) if run else self.get(owner, job.id)
+        return self._queue(self.get(owner, job.id)) if run else self.get(owner, job.id)
 
     def run(self, owner: str | None, job_id: str) -> Job:
-        """PHASE=RUN: queue a PENDING (or HELD) job; a no-op for one already on its way."""
+        """PHASE=RUN: queue a PENDING (or HELD) job; a no-op for one already on its way.
+        An owner at or over the storage quota gets no new run."""
         job = self.get(owner, job_id)
         if job.phase in (Phase.QUEUED, Phase.EXECUTING):
             return job
         check_transition(job.phase, Phase.QUEUED)  # a finished job: 409 before anything else
         require_complete(AppManifest.model_validate(job.manifest), list(job.parameters))
+        check_storage(self._settings, self._store, owner)
+        return self._queue(job)
+
+    def _queue(self, job: Job) -> Job:
+        """Queue a job that has passed every check (the runner checks the storage quota
+        once more when the job starts); a no-op for one already on its way."""
+        if job.phase in (Phase.QUEUED, Phase.EXECUTING):
+            return job
         self._phases.move(job.id, Phase.QUEUED, queued_at=time.time())
         self._runner.enqueue(job.id)
-        return self.get(owner, job.id)
+        return self.get(job.owner, job.id)
 
     async def abort(self, owner: str | None, job_id: str) -> Job:
         job = self.get(owner, job_id)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 
 from innerspace.db import jobs, open_database
 from innerspace.uws.phases import Phase
@@ -91,6 +91,9 @@ class Job:
     container: str | None = None
     exit_code: int | None = None
     message: str | None = None  # what is happening now, e.g. pulling the image
+    # Bytes its files take (uploads, results, logs); from its start to its end, what they
+    # may come to take. Summed per owner for the storage quota (uws/storage.py).
+    stored_bytes: int = 0
     seq: int = 0
 
     def with_changes(self, **changes: Any) -> Job:
@@ -126,6 +129,11 @@ class JobStore:
         with engine.connect() as conn:
             self._seq = int(conn.execute(select(func.coalesce(func.max(jobs.c.seq), 0)))
                             .scalar_one())
+        # Owner -> the sum of its jobs' stored_bytes, read once and then moved with every
+        # write that changes it (one process owns the database, as for `_seq`), so that the
+        # storage check at each job creation costs no query over all the owner's jobs.
+        self._stored: dict[str | None, int] | None = None
+        self._stored_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> JobStore:
@@ -144,16 +152,18 @@ class JobStore:
         with self._seq_lock:
             self._seq += 1
             job = job.with_changes(seq=self._seq)
-        with self.engine.begin() as conn:
-            conn.execute(_INSERT, _row(job))
+        with self._stored_lock:
+            with self.engine.begin() as conn:
+                conn.execute(_INSERT, _row(job))
+            self._move_stored(job.owner, job.stored_bytes)
         return job
 
     def update(self, job_id: str, **values: Any) -> None:
         """Change a job's fields other than its phase (see `change_phase`)."""
         if "phase" in values:
             raise ValueError("a job's phase changes only through JobLifecycle.move")
-        with self.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**_columns(values)))
+        self._write(update(jobs).where(jobs.c.id == job_id).values(**_columns(values)),
+                    job_id, values.get("stored_bytes"))
 
     def change_phase(self, job_id: str, current: Phase, target: Phase, **values: Any) -> bool:
         """Move a job from `current` to `target`, with `values`, in one update that only
@@ -161,12 +171,29 @@ class JobStore:
         The write behind JobLifecycle.move, which checks the move against the phase machine."""
         query = (update(jobs).where(and_(jobs.c.id == job_id, jobs.c.phase == str(current)))
                  .values(phase=str(target), **_columns(values)))
-        with self.engine.begin() as conn:
-            return conn.execute(query).rowcount == 1
+        return self._write(query, job_id, values.get("stored_bytes"))
 
     def delete(self, job_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(jobs).where(jobs.c.id == job_id))
+        self._write(delete(jobs).where(jobs.c.id == job_id), job_id, 0)
+
+    def _write(self, statement: Any, job_id: str, stored: int | None) -> bool:
+        """Run a write of one job; when it sets the job's stored bytes to `stored` (0 for a
+        deletion), move its owner's total by the change. True when the write applied."""
+        if stored is None:
+            with self.engine.begin() as conn:
+                return bool(conn.execute(statement).rowcount == 1)
+        with self._stored_lock:
+            with self.engine.begin() as conn:
+                before = _stored_of(conn, job_id)
+                applied = bool(conn.execute(statement).rowcount == 1)
+            if applied and before is not None:  # committed: the total moves with it
+                self._move_stored(before[0], stored - before[1])
+            return applied
+
+    def _move_stored(self, owner: str | None, change: int) -> None:
+        """(Holding _stored_lock, once the write has been committed.)"""
+        if self._stored is not None and change:
+            self._stored[owner] = self._stored.get(owner, 0) + change
 
     # -- reading -----------------------------------------------------------------------
 
@@ -221,6 +248,23 @@ class JobStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(jobs)).scalar_one())
 
+    def stored_bytes(self, owner: str | None) -> int:
+        """The bytes the jobs of `owner` take or may come to take (see Job.stored_bytes);
+        anonymous callers (None) share one total."""
+        with self._stored_lock:
+            if self._stored is None:
+                query = select(jobs.c.owner, func.sum(jobs.c.stored_bytes)).group_by(
+                    jobs.c.owner)
+                with self.engine.connect() as conn:
+                    self._stored = {row[0]: int(row[1] or 0) for row in conn.execute(query)}
+            return self._stored.get(owner, 0)
+
+
+def _stored_of(conn: Connection, job_id: str) -> tuple[str | None, int] | None:
+    row = conn.execute(select(jobs.c.owner, jobs.c.stored_bytes)
+                       .where(jobs.c.id == job_id)).first()
+    return None if row is None else (row[0], int(row[1]))
+
 
 def _owner_is(owner: str | None) -> Any:
     return jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner
@@ -248,6 +292,7 @@ def _row(job: Job) -> dict[str, Any]:
         "execution_duration": job.execution_duration, "destruction": job.destruction,
         "error_message": job.error_message, "error_type": job.error_type,
         "container": job.container, "exit_code": job.exit_code, "message": job.message,
+        "stored_bytes": job.stored_bytes,
     }
 
 
@@ -266,6 +311,7 @@ def _job(row: Any) -> Job:
         execution_duration=row["execution_duration"], destruction=row["destruction"],
         error_message=row["error_message"], error_type=row["error_type"],
         container=row["container"], exit_code=row["exit_code"], message=row["message"],
+        stored_bytes=int(row["stored_bytes"]),
     )
 
 

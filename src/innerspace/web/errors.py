@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from innerspace.errors import InnerspaceError, for_status
 
@@ -82,9 +83,17 @@ class ErrorRenderers:
     def render(self, request: Request, error: InnerspaceError,
                headers: dict[str, str] | None = None) -> Response:
         response = self.for_path(request.url.path)(request, error)
+        if error.retry_after is not None:
+            response.headers.setdefault("Retry-After", str(error.retry_after))
         for name, value in (headers or {}).items():
             response.headers.setdefault(name, value)
         return response
+
+    async def answer(self, error: InnerspaceError, scope: Scope, receive: Receive,
+                     send: Send) -> None:
+        """Answer `error` from an ASGI middleware, which runs outside the exception
+        handlers that `install` registers."""
+        await self.render(Request(scope, receive), error)(scope, receive, send)
 
 
 def _validation_message(exc: RequestValidationError) -> str:

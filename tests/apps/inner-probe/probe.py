@@ -1,8 +1,10 @@
 """Use the bound inner APIs and try the addresses that must stay out of reach."""
 
+import contextlib
 import json
 import os
 import socket
+import time
 import urllib.request
 
 from innerspace import runtime
@@ -31,3 +33,12 @@ report = {
     "forbidden": {a: reachable(a) for a in filter(None, runtime.params()["forbidden"].split(","))},
 }
 runtime.write_result("report.json", json.dumps(report, indent=2))
+
+if runtime.params()["listen"]:
+    server = socket.create_server(("0.0.0.0", runtime.params()["listen"]))
+    server.settimeout(0.2)
+    deadline = time.monotonic() + runtime.params()["hold"]
+    print("listening", flush=True)
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):  # a time-out: look at the clock again
+            server.accept()[0].close()

@@ -7,75 +7,18 @@ refuses the job, naming what is missing."""
 from __future__ import annotations
 
 import json
-import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.inner import datacentre
 from tests.support.paths import TEST_APPS
 from tests.support.services import LiveService
 from tests.support.uwsutil import UWS, create, wait_final
 
 PROBE = TEST_APPS / "inner-probe"
-
-
-def file_server(docker_client: Any, network: str, alias: str, directory: Path) -> Any:
-    """A real HTTP file service (python3 -m http.server) on an internal network."""
-    existing = docker_client.networks.list(names=[network])
-    net = existing[0] if existing else docker_client.networks.create(
-        network, driver="bridge", internal=True)
-    container = docker_client.containers.run(
-        "innerspace/base:bookworm", ["python3", "-m", "http.server", "8080", "-d", "/srv"],
-        detach=True, user="10001:10001", volumes={str(directory): {"bind": "/srv",
-                                                                   "mode": "ro"}},
-        network=network, name=f"{alias}-{secrets.token_hex(3)}")
-    net.disconnect(container)
-    net.connect(container, aliases=[alias])
-    container.reload()
-    probe = ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')"]
-    for _ in range(50):  # until the server answers
-        if container.exec_run(probe, user="10001:10001").exit_code == 0:
-            return container
-        time.sleep(0.1)
-    raise RuntimeError(f"the test file server {alias} did not start")
-
-
-@pytest.fixture
-def two_networks(docker_client: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    tag = secrets.token_hex(3)
-    ours, theirs = f"innerspace-test-{tag}-a", f"innerspace-test-{tag}-b"
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "greeting.txt").write_text("from the inner file service\n")
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "greeting.txt").write_text("from another data centre\n")
-    for path in (served, other):
-        path.chmod(0o755)
-        (path / "greeting.txt").chmod(0o644)
-    mine = file_server(docker_client, ours, "files.inner", served)
-    foreign = file_server(docker_client, theirs, "files.other", other)
-    foreign_ip = foreign.attrs["NetworkSettings"]["Networks"][theirs]["IPAddress"]
-    yield {"network": ours, "foreign": f"{foreign_ip}:8080"}
-    for container in (mine, foreign):
-        container.remove(force=True)
-    for name in (ours, theirs):
-        for net in docker_client.networks.list(names=[name]):
-            net.remove()
-
-
-def datacentre(network: str, sky: Path, extra: Path) -> dict[str, Any]:
-    return {"authority": "ivo://inner.example", "inner_network": network,
-            "inner_apis": [
-                {"name": "files", "kind": "http-files", "url": "http://files.inner:8080/"},
-                {"name": "sky-images", "kind": "posix-collection", "path": str(sky),
-                 "collections": ["sky"]},
-                {"name": "not-asked-for", "kind": "posix-collection", "path": str(extra),
-                 "collections": ["private"]},
-                {"name": "archive", "kind": "tap", "url": "http://tap.inner/tap"}]}
 
 
 @pytest.fixture(scope="module")

@@ -125,56 +125,6 @@ def test_container_sandbox_on_a_swarm_node(
     assert "INNERSPACE_STAGE_TOKEN" not in report["env"], "the app never sees the token"
 
 
-def test_stage_server_opens_a_job_only_with_its_own_token(
-        swarm_cluster: SwarmCluster, make_service: Callable[..., LiveService]) -> None:
-    """A job's token fetches its own files; another job's files, a made-up token and a
-    path outside results are refused (the stage server is reached from a container)."""
-    live = swarm_service(make_service, swarm_cluster)
-    from innerspace.engines.staging import job_token
-    from innerspace.engines.swarm import stage_secret
-
-    with live.client() as http:
-        mine = create(http, {"app": "hello", "name": "a", "PHASE": "RUN"})
-        other = create(http, {"app": "hello", "name": "b"})
-        assert phase_of(wait_final(http, mine)) == "COMPLETED"
-    secret = stage_secret(live.data_dir)
-    stage = f"innerspace-stage-{live.settings.service_id[:12]}"
-    token = job_token(secret, job_id(mine))
-    script = (
-        "import urllib.request as u, urllib.error as e, sys\n"
-        "def ask(path, tok, method='GET', data=None):\n"
-        f"    req = u.Request('http://{stage}:8470' + path, data=data, method=method,\n"
-        "                    headers={'Authorization': 'Bearer ' + tok})\n"
-        "    try:\n"
-        "        return u.urlopen(req, timeout=10).status\n"
-        "    except e.HTTPError as x:\n"
-        "        return x.code\n"
-        f"mine, other, tok = '{job_id(mine)}', '{job_id(other)}', '{token}'\n"
-        "print(ask(f'/jobs/{mine}/files', tok), ask(f'/jobs/{other}/files', tok),\n"
-        "      ask(f'/jobs/{mine}/files', '0' * 64),\n"
-        "      ask(f'/jobs/{mine}/results/..%2f..%2fx', tok, 'PUT', b'x'),\n"
-        "      ask(f'/jobs/{mine}/files/..%2fparams.json', tok))\n")
-    from docker.types import ContainerSpec as SwarmContainer
-    from docker.types import NetworkAttachmentConfig, Placement, RestartPolicy, TaskTemplate
-
-    client = swarm_cluster.manager
-    base = client.images.get("innerspace/base:bookworm").id
-    created = client.api.create_service(
-        TaskTemplate(SwarmContainer(base, command=["python3", "-c", script]),
-                     restart_policy=RestartPolicy("none"),
-                     placement=Placement(constraints=[ON_MANAGER]),  # the base image is there
-                     networks=[NetworkAttachmentConfig(stage)]),
-        name="innerspace-test-stage-client", labels={"org.innerspace.role": "test"})
-    try:
-        def logs() -> str:
-            return b"".join(client.api.service_logs(created["ID"], stdout=True)).decode()
-
-        wait_until(lambda: logs().strip() != "", 60, "the stage client's answer")
-        assert logs().split() == ["200", "403", "403", "400", "404"]
-    finally:
-        client.api.remove_service(created["ID"])
-
-
 def test_draining_the_node_ends_the_job_in_error_and_leaves_nothing(
         swarm_cluster: SwarmCluster, make_service: Callable[..., LiveService]) -> None:
     on_worker = swarm_service(make_service, swarm_cluster, swarm={"constraints": [ON_WORKER]})

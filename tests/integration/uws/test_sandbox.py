@@ -49,11 +49,13 @@ def test_container_is_locked_down(probe_image: str, service: LiveService) -> Non
 
 
 def test_server_limits_cap_the_manifest(probe_image: str, make_service: Any) -> None:
-    capped = make_service(limits={"max_memory": "32M", "max_cores": 0.25, "pids": 64})
+    capped = make_service(limits={"max_memory": "32M", "max_cores": 0.25, "pids": 64,
+                                  "max_result_size": "50M", "max_open_files": 200})
     _, report = run_probe(capped)
     assert int(report["memory_limit"]) == 32 * 1024 * 1024
     assert int(report["cpu_quota"]) / int(report["cpu_period"]) == pytest.approx(0.25)
     assert int(report["pids_max"]) == 64
+    assert report["rlimits"] == {"fsize": [50 * 1024 * 1024] * 2, "nofile": [200, 200]}
 
 
 def test_container_is_labelled_with_job_and_owner(probe_image: str, make_service: Any,

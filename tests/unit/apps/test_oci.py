@@ -36,6 +36,8 @@ def fake_registry(token_required: bool = False, tamper: bool = False,
         if seen is not None:
             seen.append(request)
         path = request.url.path
+        if request.url.host == "auth.example" and path == "/token":
+            return httpx.Response(200, json={"token": "T0K", "expires_in": 300})
         if token_required and request.headers.get("authorization") != "Bearer T0K":
             return httpx.Response(401, headers={"WWW-Authenticate": (
                 'Bearer realm="https://auth.example/token",service="reg",'
@@ -85,22 +87,17 @@ def test_missing_things_are_not_found() -> None:
         client.manifest("ns/app", "9.9")
 
 
-def test_bearer_token_flow(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: dict[str, object] = {}
-
-    def token_endpoint(url: str, params: dict[str, str], auth: object, timeout: float
-                       ) -> httpx.Response:
-        asked.update(url=url, params=params, auth=auth)
-        return httpx.Response(200, json={"token": "T0K"},
-                              request=httpx.Request("GET", url))
-
-    monkeypatch.setattr(httpx, "get", token_endpoint)
+def test_bearer_token_flow() -> None:
+    seen: list[httpx.Request] = []
     client = RegistryClient("https://ghcr.example", "robot", "secret",
-                            transport=fake_registry(token_required=True))
+                            transport=fake_registry(token_required=True, seen=seen))
     assert client.manifest("ns/app", "1.0").digest == sha256_digest(MANIFEST)
-    assert asked["url"] == "https://auth.example/token"
-    assert asked["params"] == {"service": "reg", "scope": "repository:ns/app:pull"}
-    assert asked["auth"] == ("robot", "secret")
+    asked = [r for r in seen if r.url.host == "auth.example"]
+    assert len(asked) == 1, "one token for the one scope read"
+    assert str(asked[0].url.copy_with(query=None)) == "https://auth.example/token"
+    assert dict(asked[0].url.params) == {"service": "reg", "scope": "repository:ns/app:pull"}
+    expected = "Basic " + base64.b64encode(b"robot:secret").decode()
+    assert asked[0].headers["authorization"] == expected
 
 
 def test_basic_auth_is_sent() -> None:

@@ -1,17 +1,19 @@
 """The Docker base both engines build on (engines/docker_base.py), over canned logs instead
 of a Docker engine: logs are written stream by stream, and followed output arrives line by
-line, split and decoded across chunk boundaries."""
+line, split and decoded across chunk boundaries, an over-long line cut at MAX_LINE."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from innerspace.engines.base import ContainerSpec, ExitStatus, Found
-from innerspace.engines.docker_base import DockerBackedEngine
+from innerspace.engines.docker_base import MAX_LINE, DockerBackedEngine, LineCutter
 
 
 class CannedLogsEngine(DockerBackedEngine):
@@ -83,3 +85,47 @@ def test_followed_output_arrives_line_by_line() -> None:
 
     asyncio.run(follow())
     assert seen == ["partial", "whole", "café"]
+
+
+def test_an_endless_line_is_cut_and_never_held_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container that writes megabytes without a newline: the follower delivers the first
+    MAX_LINE bytes, drops the rest up to the newline, and goes on with the next line."""
+    engine = CannedLogsEngine({})
+    seen: list[str] = []
+    held: list[int] = []
+    cutter_feed = LineCutter.feed
+
+    def chunks() -> Iterator[bytes]:
+        yield b"short\n" + b"x" * 1000
+        for _ in range(40):  # 40 MiB of one line
+            yield b"y" * (1 << 20)
+        yield b"z\nafter\n"
+
+    def feed(self: LineCutter, chunk: bytes) -> list[bytes]:
+        lines = cutter_feed(self, chunk)
+        held.append(self.held)
+        return lines
+
+    async def follow() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, engine._forward_lines, chunks(), seen.append, loop)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(LineCutter, "feed", feed)
+    asyncio.run(follow())
+    assert seen == ["short", ("x" * 1000 + "y" * (MAX_LINE - 1000)), "after"]
+    assert max(held) <= MAX_LINE
+
+
+@pytest.mark.parametrize("chunks, lines", [
+    ([b"a" * 8 + b"\n"], [b"a" * 8]),  # exactly the limit: whole
+    ([b"a" * 8, b"\nb\n"], [b"a" * 8, b"b"]),  # the limit, then the newline in the next chunk
+    ([b"a" * 9 + b"\nb\n"], [b"a" * 8, b"b"]),  # one over: cut, the rest dropped
+    ([b"a" * 5, b"a" * 5, b"a\n", b"\n"], [b"a" * 8, b""]),  # cut across chunks; empty line
+    ([b"one\ntwo"], [b"one"]),  # an unfinished last line waits for its newline
+])
+def test_lines_are_cut_at_the_limit(chunks: list[bytes], lines: list[bytes]) -> None:
+    cutter = LineCutter(8)
+    found = [line for chunk in chunks for line in cutter.feed(chunk)]
+    assert found == lines
+    assert cutter.held <= 8

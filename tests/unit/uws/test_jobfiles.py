@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from innerspace.uws.jobfiles import MAX_DEPTH, JobFiles, mime_type, remove_tree
+from innerspace.uws.jobfiles import MAX_DEPTH, JobFiles, mime_type
+from innerspace.uws.removal import remove_tree
 from innerspace.uws.store import JobResult
 
 

@@ -2,18 +2,27 @@
 stage server into /innerspace (a tmpfs), run the app's command, send every result back, and
 exit with the app's own status.
 
-Stdlib only, run by the image's python3 as the sandbox user. The app sees exactly the
-runtime contract of the local engine (docs/runtime.md); only this wrapper knows the stage
-server. Messages go to stderr prefixed "innerspace-stage:"; a staging failure exits with
-status 75 (EX_TEMPFAIL) after saying what failed.
+Stdlib only, run by the image's python3 as the sandbox user, as PID 1 of the container. The
+app sees exactly the runtime contract of the local engine (docs/runtime.md); only this
+wrapper knows the stage server and the job's token. The app runs as the same user, so
+before anything else the wrapper makes itself non-dumpable (prctl PR_SET_DUMPABLE 0): its
+/proc files (environ, mem, ...) then belong to root and it cannot be ptrace'd, which keeps
+the token, given to it in its environment, out of the app's reach; the app's environment
+never holds it. The app runs under the job's rlimits (largest file, open files), which the
+wrapper sets for it, since a Swarm service (API 1.41) cannot ask for ulimits.
 
-    python3 job.py -- ARGV...
+Messages go to stderr prefixed "innerspace-stage:"; a staging failure exits with status 75
+(EX_TEMPFAIL) after saying what failed.
+
+    python3 job.py [--max-file-size N] [--max-open-files N] [--result-quota N] -- ARGV...
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -29,6 +38,9 @@ ROOT = Path(os.environ.get("INNERSPACE_ROOT", "/innerspace"))
 STAGING_FAILED = 75
 ATTEMPTS = 9  # about 50 s: long enough for a restarting service's stage server
 CHUNK = 1 << 20
+PR_SET_DUMPABLE = 4
+OPTIONS = {"--max-file-size": "max_file_size", "--max-open-files": "max_open_files",
+           "--result-quota": "result_quota"}
 
 T = TypeVar("T")
 
@@ -36,6 +48,39 @@ T = TypeVar("T")
 def say(text: str) -> None:
     sys.stderr.write(f"innerspace-stage: {text}\n")
     sys.stderr.flush()
+
+
+def make_undumpable() -> None:
+    """Make this process non-dumpable: a process of the same user (the app) can then
+    neither read its /proc/PID/environ or mem nor ptrace it; an OSError if that fails."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+
+
+def parse_args(args: list[str]) -> tuple[dict[str, int], list[str]]:
+    """The wrapper's options (before `--`) and the app's argv (after it)."""
+    if "--" not in args:
+        return {}, []
+    split = args.index("--")
+    options: dict[str, int] = {}
+    mine = args[:split]
+    for flag, value in zip(mine[::2], mine[1::2], strict=False):
+        if flag not in OPTIONS or not value.isdigit():
+            raise ValueError(f"unknown option {flag} {value}")
+        options[OPTIONS[flag]] = int(value)
+    return options, args[split + 1:]
+
+
+def limit_app(options: dict[str, int]) -> None:
+    """Lower this process's rlimits to the job's, soft and hard (no privilege needed):
+    the app inherits them, and the wrapper only reads and sends from here on."""
+    for name, limit in (("max_file_size", resource.RLIMIT_FSIZE),
+                        ("max_open_files", resource.RLIMIT_NOFILE)):
+        if name in options:
+            _, hard = resource.getrlimit(limit)
+            value = options[name] if hard == resource.RLIM_INFINITY else min(options[name], hard)
+            resource.setrlimit(limit, (value, value))
 
 
 def request(url: str, token: str, method: str = "GET", body: BinaryIO | None = None,
@@ -98,8 +143,13 @@ def result_files(results: Path) -> list[Path]:
     return sorted(found)
 
 
-def send_results(base: str, token: str, results: Path) -> None:
-    for path in result_files(results):
+def send_results(base: str, token: str, results: Path, quota: int | None = None) -> None:
+    files = result_files(results)
+    total = sum(path.stat().st_size for path in files)
+    if quota is not None and total > quota:
+        raise OSError(f"the results take {total} bytes, more than the job's quota of "
+                      f"{quota} bytes")
+    for path in files:
         relative = path.relative_to(results).as_posix()
 
         def upload(path: Path = path, relative: str = relative) -> None:
@@ -129,9 +179,18 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> int:
-    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-    base = os.environ["INNERSPACE_STAGE_URL"]
-    token = os.environ.pop("INNERSPACE_STAGE_TOKEN")
+    try:
+        make_undumpable()  # first: nothing of the token may be readable by the app
+    except (OSError, AttributeError) as exc:
+        say(f"cannot protect the job's token from the app, so the app is not run: {exc}")
+        return STAGING_FAILED
+    token = os.environ.pop("INNERSPACE_STAGE_TOKEN", "")
+    base = os.environ.pop("INNERSPACE_STAGE_URL", "")
+    try:
+        options, argv = parse_args(sys.argv[1:])
+    except ValueError as exc:
+        say(str(exc))
+        return STAGING_FAILED
     results = ROOT / "results"
     if not os.access(ROOT, os.W_OK):
         say(f"{ROOT} is not writable in this image: build it with `innerspace app build` "
@@ -148,12 +207,13 @@ def main() -> int:
         say("no command to run")
         return STAGING_FAILED
     try:
+        limit_app(options)
         status = run(argv)
     except OSError as exc:
         say(f"could not start {argv[0]}: {exc}")
         return 127
     try:
-        send_results(base, token, results)
+        send_results(base, token, results, options.get("result_quota"))
     except OSError as exc:
         say(f"could not send the results back: {exc}")
         return STAGING_FAILED

@@ -1,14 +1,14 @@
 """The Docker Swarm engine: each job is a one-replica Swarm service that may run on any node.
 
 Nodes share no filesystem with the service. A stage server (engines/staging/server.py) runs
-as a Swarm service on this manager node, with the jobs directory mounted, on an internal
-overlay network; each job's container joins that network only (plus the inner network when
-its app needs inner APIs), fetches its inputs with a per-job token, runs the app, and sends
-its results back (engines/staging/job.py). Both scripts reach the nodes as Swarm configs.
+as a container on this manager node, with the jobs directory mounted; each job gets an
+internal overlay network of its own to it, joins that network only (plus the inner network
+when its app needs inner APIs), fetches its inputs with a per-job token that dies with the
+job, runs the app, and sends its results back (engines/staging/job.py, a Swarm config).
 
 - `engine.py`: SwarmEngine, the Engine interface on a swarm;
 - `tasks.py`: the one poll loop over the jobs' tasks, and how a task's end is judged;
-- `staging.py`: the stage server, the configs of the staging scripts, the stage secret;
+- `staging.py`: the stage server, the jobs' networks and tickets, the wrapper's config;
 - `objects.py`: the names and labels of what innerspace makes on a swarm, its overlay
   networks, and their removal.
 """
@@ -17,6 +17,5 @@ from __future__ import annotations
 
 from innerspace.engines.swarm.engine import SwarmEngine
 from innerspace.engines.swarm.objects import remove_swarm_objects
-from innerspace.engines.swarm.staging import stage_secret
 
-__all__ = ["SwarmEngine", "remove_swarm_objects", "stage_secret"]
+__all__ = ["SwarmEngine", "remove_swarm_objects"]

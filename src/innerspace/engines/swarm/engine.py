@@ -7,7 +7,8 @@ leave traces on every node. Stopping a job scales its service to zero replicas, 
 the task and its logs until the service is removed.
 
 Nodes share no filesystem with the service: a job's files travel through the stage server
-(staging.py); the end of its task is seen by the task poller (tasks.py).
+(staging.py), over a network of the job's own, with a token that dies with the job; the end
+of its task is seen by the task poller (tasks.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -55,11 +57,12 @@ from innerspace.engines.swarm.objects import (
     ensure_overlay_network,
     job_service_name,
 )
-from innerspace.engines.swarm.staging import STAGE_DIR, StageServer, stage_secret
+from innerspace.engines.swarm.staging import STAGE_DIR, StageServer
 from innerspace.engines.swarm.tasks import FINAL_STATES, TaskJudge, TaskPoller, Verdicts
 
 COLLECTION_LABEL = "org.innerspace.collection"  # node label: the node holds a collection
 STAGE_START_TIMEOUT = 60.0  # seconds the stage server may take to run
+STAGE_SLACK = 1024 * 1024  # bytes of /innerspace beyond inputs and results (directories)
 
 
 class SwarmEngine(DockerBackedEngine):
@@ -68,12 +71,14 @@ class SwarmEngine(DockerBackedEngine):
     name = "swarm"
 
     def __init__(self, client: docker.DockerClient, *, service_id: str, jobs_dir: Path,
-                 secret: bytes, options: SwarmSettings, uid: int, gid: int,
+                 options: SwarmSettings, uid: int, gid: int,
                  log_size: int = 64 * 1024 * 1024, threads: int = 16) -> None:
         super().__init__(client, threads, "swarm", log_size)
         self._options = options
+        self._jobs_dir = jobs_dir
         self._stage = StageServer(self._api, service_id=service_id, jobs_dir=jobs_dir,
-                                  secret=secret, options=options, uid=uid, gid=gid)
+                                  options=options, uid=uid, gid=gid)
+        self._job_ids: dict[str, str] = {}  # handle (service id) -> job id
         self._node_id = ""
         self._job_config: ConfigReference | None = None  # job.py, once opened
         self._judge = TaskJudge(self._api, service_id)
@@ -86,7 +91,7 @@ class SwarmEngine(DockerBackedEngine):
     @classmethod
     def from_settings(cls, settings: Settings) -> SwarmEngine:
         return cls(connect(settings), service_id=settings.service_id, jobs_dir=settings.jobs_dir,
-                   secret=stage_secret(settings.data_dir), options=settings.swarm,
+                   options=settings.swarm,
                    uid=settings.sandbox.uid, gid=settings.sandbox.gid,
                    log_size=settings.limits.log_size, threads=engine_threads(settings))
 
@@ -103,10 +108,8 @@ class SwarmEngine(DockerBackedEngine):
                               "init` (or join it to a swarm as a manager) first")
         self._node_id = swarm["NodeID"]
         try:
-            await self._call(self._ensure_network, self._stage.name, internal=True,
-                             attachable=False)
             self._job_config = await self._call(self._stage.script_config, "job.py")
-            await self._call(self._stage.ensure, self._node_id)
+            await self._call(self._stage.ensure)
         except APIError as exc:
             raise EngineError(f"cannot set up staging on the swarm: {explain(exc)}") from exc
         await self._until_stage_server_runs()
@@ -124,7 +127,7 @@ class SwarmEngine(DockerBackedEngine):
                 return
             await asyncio.sleep(0.2)
         raise EngineError(f"the stage server {self._stage.name} did not start within "
-                          f"{STAGE_START_TIMEOUT:g} s; see `docker service ps "
+                          f"{STAGE_START_TIMEOUT:g} s; see `docker logs "
                           f"{self._stage.name}`")
 
     # -- one job ---------------------------------------------------------------------------
@@ -137,28 +140,40 @@ class SwarmEngine(DockerBackedEngine):
     def _labels(spec: JobSpec) -> dict[str, str]:
         return {**job_labels(spec), ROLE_LABEL: "job"}
 
-    def job_template(self, spec: JobSpec) -> TaskTemplate:
+    def job_template(self, spec: JobSpec, stage: Staging) -> TaskTemplate:
         """The Swarm task of one job: the local engine's sandbox, the manifest's resources
-        as reservations and limits, staging instead of bind mounts."""
+        as reservations and limits, staging instead of bind mounts, over the job's own
+        network to the stage server."""
         if self._job_config is None:
             raise EngineError("the Swarm engine was not opened")
-        env: dict[str, str | bytes | None] = {**spec.env, **self._stage.job_env(spec.job_id)}
+        env: dict[str, str | bytes | None] = {**spec.env, "INNERSPACE_STAGE_URL": stage.url,
+                                              "INNERSPACE_STAGE_TOKEN": stage.token}
         # /innerspace is a tmpfs, which takes the mode of the image's directory (1777 in
-        # images built by innerspace). Not a tmpfs-backed volume: Swarm 20.10 leaves the
-        # volumes it creates for a task behind on the node.
+        # images built by innerspace), sized for the job's inputs and its result quota. Not
+        # a tmpfs-backed volume: Swarm 20.10 leaves the volumes it creates for a task behind
+        # on the node. Each directory the image declares a VOLUME gets a tmpfs too, so that
+        # no anonymous volume is made.
         mounts = [
-            Mount(CONTAINER_ROOT, None, type="tmpfs", tmpfs_size=self._options.stage_size,
-                  tmpfs_mode=0o1777),
+            Mount(CONTAINER_ROOT, None, type="tmpfs",
+                  tmpfs_size=min(self._options.stage_size, stage.inputs + stage.result_quota)
+                  + STAGE_SLACK, tmpfs_mode=0o1777),
             Mount("/tmp", None, type="tmpfs", tmpfs_size=spec.tmp_size, tmpfs_mode=0o777),
         ]
+        for path in stage.image_volumes:
+            if path.rstrip("/") not in ("/tmp", CONTAINER_ROOT):
+                mounts.append(Mount(path, None, type="tmpfs", tmpfs_size=spec.tmp_size,
+                                    tmpfs_mode=0o1777))
         constraints = list(self._options.constraints)
         for host_path, target in spec.mounts:
             mounts.append(Mount(target, str(host_path), type="bind", read_only=True))
             collection = target.rstrip("/").rsplit("/", 1)[-1]
             constraints.append(f"node.labels.{COLLECTION_LABEL}.{collection}==true")
+        limits = ["--max-file-size", str(spec.max_file_size),
+                  "--max-open-files", str(spec.max_open_files),
+                  "--result-quota", str(stage.result_quota)]
         container = ContainerSpec(
             image=spec.image,
-            command=["python3", f"{STAGE_DIR}/job.py", "--", *spec.argv],
+            command=["python3", f"{STAGE_DIR}/job.py", *limits, "--", *spec.argv],
             env=env,
             user=f"{spec.uid}:{spec.gid}",
             labels=self._labels(spec),
@@ -175,7 +190,7 @@ class SwarmEngine(DockerBackedEngine):
         resources = Resources(cpu_limit=nano_cpus, mem_limit=spec.memory,
                               cpu_reservation=nano_cpus, mem_reservation=spec.memory)
         resources["Limits"]["Pids"] = spec.pids
-        networks = [NetworkAttachmentConfig(self._stage.name)]
+        networks = [NetworkAttachmentConfig(stage.network)]
         if spec.network:
             networks.append(NetworkAttachmentConfig(spec.network))
         return TaskTemplate(
@@ -188,24 +203,68 @@ class SwarmEngine(DockerBackedEngine):
                                                   "max-file": "1"}),
         )
 
+    def _open_staging(self, spec: JobSpec) -> Staging:
+        """What the job's staging needs: its network and ticket (made now), the bytes it
+        stages in, its result quota and the image's declared volumes (when this node has
+        the image; the apps refuse images with volumes before they get here)."""
+        try:
+            config = self._api.inspect_image(spec.image).get("Config") or {}
+        except NotFound:
+            config = {}
+        quota = min(spec.result_quota, self._options.stage_size)
+        network, url, token = self._stage.open_job(spec, quota)
+        return Staging(network=network, url=url, token=token, result_quota=quota,
+                       inputs=staged_bytes(spec), image_volumes=sorted(config.get("Volumes")
+                                                                       or {}))
+
     async def start(self, spec: JobSpec) -> str:
+        stage: Staging | None = None
         try:
             if spec.network:
                 await self._call(self._ensure_network, spec.network, internal=True,
                                  attachable=True)
+            stage = await self._call(self._open_staging, spec)
             created = await self._call(
-                self._api.create_service, self.job_template(spec),
+                self._api.create_service, self.job_template(spec, stage),
                 name=job_service_name(spec.job_id), labels=self._labels(spec),
                 mode=ServiceMode("replicated", replicas=1),
                 endpoint_spec=EndpointSpec(mode="dnsrr"))
-        except APIError as exc:
-            raise EngineError(f"the swarm refused the job: {explain(exc)}") from exc
-        except DockerException as exc:
+        except (APIError, DockerException, OSError) as exc:
+            if stage is not None:
+                with contextlib.suppress(Exception):
+                    await self._close_staging(spec.job_id)
+            if isinstance(exc, APIError):
+                raise EngineError(f"the swarm refused the job: {explain(exc)}") from exc
+            if isinstance(exc, OSError):
+                raise EngineError(f"cannot stage the job: {exc}") from exc
             raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
-        return str(created["ID"])
+        handle = str(created["ID"])
+        self._job_ids[handle] = spec.job_id
+        return handle
+
+    async def _close_staging(self, job_id: str) -> None:
+        """The job's token dies; its network goes once its task has left it."""
+        await self._call(self._stage.close_ticket, job_id)
+        await self._call(self._stage.close_network, job_id)
 
     async def wait(self, handle: str) -> ExitStatus:
-        return await self._tasks.wait(handle)
+        """Block until the job's task has ended; its token then opens nothing more (the
+        wrapper has sent the results before the task ended)."""
+        status = await self._tasks.wait(handle)
+        job_id = await self._job_of(handle)
+        if job_id is not None:
+            await self._call(self._stage.close_ticket, job_id)
+        return status
+
+    async def _job_of(self, handle: str) -> str | None:
+        """The job id of a job's service (None: the service has gone)."""
+        if handle not in self._job_ids:
+            try:
+                service = await self._call(self._api.inspect_service, handle)
+            except NotFound:
+                return None
+            self._job_ids[handle] = service["Spec"]["Labels"][JOB_LABEL]
+        return self._job_ids[handle]
 
     async def _look_at_tasks(self, handles: list[str]) -> Verdicts:
         return await self._call(self._judge.judge_all, handles)
@@ -252,14 +311,22 @@ class SwarmEngine(DockerBackedEngine):
         return chunks
 
     async def remove(self, handle: str) -> None:
-        """Remove the job's service; Swarm then removes its container on the node (when the
-        node answers again, if it was away)."""
+        """Remove the job's service (Swarm then removes its container on the node, when
+        the node answers again if it was away), its ticket and its network."""
         self._judge.stopped.discard(handle)
+        job_id = await self._job_of(handle)
         with contextlib.suppress(NotFound):
             try:
                 await self._call(self._api.remove_service, handle)
             except APIError as exc:
                 raise EngineError(f"could not remove the job's service: {explain(exc)}"
+                                  ) from exc
+        self._job_ids.pop(handle, None)
+        if job_id is not None:
+            try:
+                await self._close_staging(job_id)
+            except APIError as exc:
+                raise EngineError(f"could not remove the job's network: {explain(exc)}"
                                   ) from exc
 
     async def find_jobs(self, service_id: str) -> list[Found]:
@@ -270,6 +337,8 @@ class SwarmEngine(DockerBackedEngine):
             return []
         tasks = await self._call(self._api.tasks, filters={"service": [s["ID"] for s in jobs]})
         running = {t["ServiceID"] for t in tasks if t["Status"]["State"] not in FINAL_STATES}
+        for service in jobs:
+            self._job_ids[service["ID"]] = service["Spec"]["Labels"][JOB_LABEL]
         return [Found(job_id=s["Spec"]["Labels"][JOB_LABEL], handle=s["ID"],
                       running=s["ID"] in running) for s in jobs]
 
@@ -290,3 +359,24 @@ class SwarmEngine(DockerBackedEngine):
         await self._tasks.close()
         self._followers.shutdown(wait=False, cancel_futures=True)
         await super().close()
+
+
+@dataclass(frozen=True)
+class Staging:
+    """One job's staging: its network to the stage server, the URL of its files there, its
+    token, its result quota, the bytes it stages in, and its image's declared volumes."""
+
+    network: str
+    url: str
+    token: str
+    result_quota: int
+    inputs: int
+    image_volumes: list[str]
+
+
+def staged_bytes(spec: JobSpec) -> int:
+    """The bytes the wrapper fetches into /innerspace: params, services and inputs."""
+    paths = [spec.params_file, *([spec.services_file] if spec.services_file else [])]
+    if spec.inputs_dir.is_dir():
+        paths += [p for p in spec.inputs_dir.iterdir() if p.is_file() and not p.is_symlink()]
+    return sum(p.stat().st_size for p in paths if p.is_file())

@@ -14,13 +14,14 @@ from innerspace.engines.base import SERVICE_LABEL, EngineError
 
 log = logging.getLogger(__name__)
 
-# What an object is for: "job", "stage" (the stage server), "network", "stage-script".
+# What an object is for: "job", "stage" (the stage server), "network" (the stage server's
+# own), "job-network" (a job's own network to the stage server), "stage-script".
 ROLE_LABEL = "org.innerspace.role"
 NETWORK_GONE_TIMEOUT = 30.0  # seconds to wait for a network's tasks to detach
 
 
 def stage_name(service_id: str) -> str:
-    """The name of a service's stage server, and of its overlay network."""
+    """The name of a service's stage server, and of its own network."""
     return f"innerspace-stage-{service_id[:12]}"
 
 
@@ -30,28 +31,35 @@ def job_service_name(job_id: str) -> str:
 
 
 def ensure_overlay_network(api: docker.APIClient, name: str, *, internal: bool,
-                           attachable: bool) -> None:
+                           attachable: bool, labels: dict[str, str] | None = None) -> None:
     """A swarm-wide overlay network of that name, created if missing; an EngineError when
     a network local to one engine already has the name."""
     found = [n for n in api.networks(names=[name]) if n.get("Name") == name]
     if not found:
         api.create_network(name, driver="overlay", internal=internal, attachable=attachable,
-                           scope="swarm", labels={ROLE_LABEL: "network"})
+                           scope="swarm", labels=labels or {ROLE_LABEL: "network"})
     elif found[0].get("Scope") != "swarm":
         raise EngineError(f"network {name} exists but is local to one engine; the Swarm "
                           f"engine needs an overlay network of that name")
 
 
 def remove_swarm_objects(client: docker.DockerClient, service_id: str | None = None) -> None:
-    """Remove what innerspace made on a swarm (job services, stage servers, staging
-    networks), of one service or of all; for taking an installation or a test down."""
+    """Remove what innerspace made on a swarm (job services, stage servers, the jobs' and
+    the stage servers' networks), of one service or of all; for taking an installation or
+    a test down."""
     selector = f"{SERVICE_LABEL}={service_id}" if service_id else ROLE_LABEL
     for service in client.api.services(filters={"label": selector}):
         with contextlib.suppress(NotFound):
             client.api.remove_service(service["ID"])
-    networks = client.api.networks(filters={"label": f"{ROLE_LABEL}=network"})
-    if service_id:
-        networks = [n for n in networks if n["Name"].endswith(service_id[:12])]
+    for container in client.api.containers(all=True, filters={"label": [
+            selector, f"{ROLE_LABEL}=stage"]}):
+        with contextlib.suppress(NotFound):
+            client.api.remove_container(container["Id"], force=True)
+    networks = [n for n in client.api.networks(filters={"label": selector})
+                if (n.get("Labels") or {}).get(ROLE_LABEL) in ("network", "job-network")]
+    if not service_id:  # networks of services from before networks carried their service
+        networks += [n for n in client.api.networks(filters={"label": f"{ROLE_LABEL}=network"})
+                     if n not in networks]
     deadline = time.monotonic() + NETWORK_GONE_TIMEOUT
     for network in networks:
         while True:

@@ -32,7 +32,8 @@ from innerspace.registry.oai.protocol import (
 )
 from innerspace.registry.oai.verbs import respond
 from innerspace.registry.records import Record, RecordSource
-from innerspace.web import media
+from innerspace.web import forms, media
+from innerspace.web.formparsers import FormLimits
 from innerspace.web.urls import url_for
 
 log = logging.getLogger("innerspace.registry")
@@ -72,7 +73,8 @@ def _parse_pairs(text: str, into: dict[str, list[str]]) -> None:
 
 
 async def read_arguments(request: Request) -> dict[str, list[str]]:
-    """All arguments: the query string, and the form-encoded body of a POST."""
+    """All arguments: the query string, and the form-encoded body of a POST (read as a
+    stream, refused past MAX_BODY bytes or MAX_ARGUMENTS arguments)."""
     arguments: dict[str, list[str]] = {}
     try:
         _parse_pairs(request.scope.get("query_string", b"").decode("utf-8"), arguments)
@@ -80,22 +82,20 @@ async def read_arguments(request: Request) -> dict[str, list[str]]:
         raise BadRequest("the query string is not UTF-8 text") from None
     if request.method != "POST":
         return arguments
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise BadRequest(f"the request body is larger than {MAX_BODY} bytes")
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     charset = re.search(r"charset\s*=\s*\"?([\w-]+)", parameters)
-    if body and media_type.strip().lower() != "application/x-www-form-urlencoded":
-        raise BadRequest("a POST request carries its arguments as "
-                         "application/x-www-form-urlencoded")
+    announced = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers)
+    if media_type.strip().lower() != forms.URLENCODED:
+        if announced:
+            raise BadRequest("a POST request carries its arguments as "
+                             "application/x-www-form-urlencoded")
+        return arguments
     if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
         raise BadRequest("the arguments must be UTF-8 text")
-    try:
-        _parse_pairs(body.decode("utf-8"), arguments)
-    except UnicodeDecodeError:
-        raise BadRequest("the request body is not UTF-8 text") from None
+    limits = FormLimits(max_size=MAX_BODY, max_fields=MAX_ARGUMENTS, max_files=0)
+    for name, value in await forms.urlencoded_fields(request, limits):
+        arguments.setdefault(name, []).append(value)
     return arguments
 
 

@@ -9,22 +9,20 @@ The translation works on the syntax tree, never on the query text:
 - TOP n becomes LIMIT n, LOG(x) the natural logarithm, MOD/TRUNCATE/RAND their ADQL meaning;
 - ILIKE matches case-insensitively (LIKE itself is case-sensitive here, as in ADQL);
 - the RegTAP functions ivo_hasword, ivo_nocasematch, ivo_hashlist_has and
-  ivo_interval_overlaps are Python functions on the connection (`register_functions`), and
-  the aggregate ivo_string_agg(expr, sep) becomes COALESCE(group_concat(expr, sep), '').
+  ivo_interval_overlaps are Python functions on the connection (`functions`), and
+  the aggregate ivo_string_agg(expr, sep) becomes COALESCE(group_concat(expr, sep), '');
+- common table expressions are MATERIALIZED and subqueries in FROM get OFFSET 0, so that
+  SQLite computes each once instead of copying it into the query that uses it.
 
 Anything else -- other statements, several statements, unknown tables or functions, query
-parameters, SELECT INTO -- is an `ADQLError` with a message for the user. Unknown columns are
-left to SQLite, which refuses them when it prepares the statement, before running it.
+parameters, SELECT INTO, recursive queries -- is an `ADQLError` with a message for the user.
+Unknown columns are left to SQLite, which refuses them when it prepares the statement, before
+running it.
 """
 
 from __future__ import annotations
 
-import math
-import random
-import re
-import sqlite3
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import ClassVar
 
 import sqlglot
@@ -34,12 +32,9 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, SqlglotError
 
 from innerspace.registry.errors import RegTAPError
+from innerspace.registry.sandbox.functions import UDF_ARITY, WORD
 
 MAX_QUERY_LENGTH = 100_000
-
-# The RegTAP user-defined functions: name -> number of arguments.
-UDF_ARITY = {"ivo_hasword": 2, "ivo_nocasematch": 2, "ivo_hashlist_has": 2,
-             "ivo_string_agg": 2, "ivo_interval_overlaps": 4}
 
 GEOMETRY_FUNCTIONS = frozenset({"area", "box", "centroid", "circle", "contains", "coord1",
                                 "coord2", "coordsys", "distance", "intersects", "point",
@@ -62,13 +57,6 @@ _FORBIDDEN: tuple[type[exp.Expr], ...] = tuple(
         "LoadData", "Describe", "Show", "Grant", "Revoke", "Analyze", "Truncate",
         "TruncateTable"))
     if isinstance(cls, type))
-
-# SQLite functions a translated query may call (checked again by the connection's authorizer).
-SQLITE_FUNCTIONS = frozenset({
-    "abs", "ceil", "ceiling", "degrees", "exp", "floor", "ln", "log", "log10", "pi", "pow",
-    "power", "radians", "sqrt", "round", "acos", "asin", "atan", "atan2", "cos", "sin", "tan",
-    "cot", "mod", "lower", "upper", "coalesce", "count", "sum", "avg", "min", "max", "like",
-    "group_concat", "instr", "adql_ilike", "adql_truncate", "adql_rand", *UDF_ARITY})
 
 
 class ADQLError(RegTAPError, ValueError):
@@ -140,6 +128,8 @@ def translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
 
 def _translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
     tree = _parse(query)
+    _refuse_recursion(tree)
+    _keep_apart(tree)
     _name_outputs(tree)
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in list(tree.walk()):
@@ -163,6 +153,38 @@ def _translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
                         unsupported_level=sqlglot.ErrorLevel.RAISE)
     except SqlglotError as exc:
         raise ADQLError(f"the query uses something this service cannot run: {exc}") from None
+
+
+def _refuse_recursion(tree: exp.Expr) -> None:
+    """No recursive common table expression (not ADQL; and a query could grow in one
+    without end): neither WITH RECURSIVE nor one that refers to itself, which SQLite runs
+    as recursive even without the keyword. (The connection's authorizer denies them too.)"""
+    for with_clause in tree.find_all(exp.With):
+        if with_clause.args.get("recursive"):
+            raise ADQLError("WITH RECURSIVE is not supported (it is not ADQL): a recursive "
+                            "query could grow without end")
+    for cte in tree.find_all(exp.CTE):
+        name = cte.alias_or_name.lower()
+        if any(not table.db and table.name.lower() == name
+               for table in cte.this.find_all(exp.Table)):
+            raise ADQLError(f"the common table expression {name} refers to itself: recursive "
+                            "queries (WITH RECURSIVE) are not supported")
+
+
+def _keep_apart(tree: exp.Expr) -> None:
+    """Every common table expression computed once (MATERIALIZED), every subquery in FROM
+    kept a subquery (OFFSET 0). Otherwise SQLite copies their expressions into the query
+    that uses them, level by level: twenty levels of `SELECT x || x AS x FROM (...)` become
+    one expression of a million nodes, gigabytes before the query even runs. (The offset
+    also keeps SQLite from copying outer WHERE terms into the subquery, for the same
+    reason.)"""
+    for cte in tree.find_all(exp.CTE):
+        cte.set("materialized", True)
+    for subquery in tree.find_all(exp.Subquery):
+        inner = subquery.this
+        if isinstance(subquery.parent, exp.From | exp.Join) and isinstance(inner, exp.Query) \
+                and not inner.args.get("offset"):
+            inner.set("offset", exp.Offset(expression=exp.Literal.number(0)))
 
 
 def _name_outputs(tree: exp.Expr) -> None:
@@ -256,13 +278,21 @@ def _map_expression(node: exp.Expr) -> None:
         raise ADQLError(f"the {kind} {node.sql_name()} is not supported by this service")
 
 
+# The substring pre-test of ivo_hasword: at most this many words of at most this length
+# (instr takes time proportional to the text times the word, beyond the deadline's reach).
+HASWORD_PRETEST_WORDS, HASWORD_PRETEST_LENGTH = 4, 64
+
+
 def _hasword(node: exp.Anonymous) -> exp.Expr:
-    """ivo_hasword(h, 'ascii words'): a substring test in SQLite first, so that the Python
-    word match only runs on the rows that contain every word somewhere."""
+    """ivo_hasword(column, 'ascii words'): a substring test in SQLite first, so that the
+    Python word match only runs on the rows that contain the (first few, short) words
+    somewhere. Only over a column: the test repeats its haystack once per word."""
     haystack, needle = node.expressions
-    if not (isinstance(needle, exp.Literal) and needle.is_string and needle.this.isascii()):
+    if not (isinstance(haystack, exp.Column) and isinstance(needle, exp.Literal)
+            and needle.is_string and needle.this.isascii()):
         return node
-    words = _WORD.findall(needle.this.lower())
+    words = [word for word in WORD.findall(needle.this.lower())
+             if len(word) <= HASWORD_PRETEST_LENGTH][:HASWORD_PRETEST_WORDS]
     if not words:
         return node
     tests = [exp.GT(this=exp.Anonymous(this="instr", expressions=[
@@ -285,133 +315,3 @@ def _ilike(node: exp.ILike) -> exp.Expr:
     else:
         match = exp.Anonymous(this="adql_ilike", expressions=[node.this, pattern])
     return exp.Not(this=match) if node.args.get("negate") else match
-
-
-# -- functions on the SQLite connection ---------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-@lru_cache(maxsize=512)
-def _word_patterns(needle: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", re.IGNORECASE)
-                 for word in _WORD.findall(needle))
-
-
-def ivo_hasword(haystack: str | None, needle: str | None) -> int:
-    """1 if every word of `needle` is a word of `haystack` (case-insensitive; words are runs
-    of letters and digits), else 0."""
-    if haystack is None or needle is None:
-        return 0
-    patterns = _word_patterns(str(needle))
-    text = str(haystack)
-    return int(bool(patterns) and all(p.search(text) for p in patterns))
-
-
-def like_match(text: str, pattern: str) -> bool:
-    """SQL LIKE (`%` any run, `_` one character), in time linear in len(text) * len(pattern):
-    the greedy two-pointer matcher, never a backtracking regular expression (a public query
-    must not be able to pin a CPU)."""
-    t = p = 0
-    star_p, star_t = -1, 0
-    while t < len(text):
-        if p < len(pattern) and (pattern[p] == "_" or pattern[p] == text[t]):
-            t += 1
-            p += 1
-        elif p < len(pattern) and pattern[p] == "%":
-            star_p, star_t = p, t
-            p += 1
-        elif star_p >= 0:
-            star_t += 1
-            t, p = star_t, star_p + 1
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "%":
-        p += 1
-    return p == len(pattern)
-
-
-def ivo_nocasematch(value: str | None, pattern: str | None) -> int:
-    """1 if `value` matches the LIKE `pattern` ignoring case, else 0 (also for NULLs)."""
-    if value is None or pattern is None:
-        return 0
-    return int(like_match(str(value).casefold(), str(pattern).casefold()))
-
-
-def adql_ilike(value: str | None, pattern: str | None) -> int | None:
-    """The ILIKE operator: as ivo_nocasematch, but NULL in, NULL out."""
-    if value is None or pattern is None:
-        return None
-    return ivo_nocasematch(value, pattern)
-
-
-def ivo_hashlist_has(hashlist: str | None, item: str | None) -> int:
-    """1 if `item` is one of the #-separated words of `hashlist`, ignoring case."""
-    if hashlist is None or item is None:
-        return 0
-    wanted = str(item).strip().casefold()
-    return int(any(part.strip().casefold() == wanted for part in str(hashlist).split("#")))
-
-
-def ivo_interval_overlaps(l1: float | None, h1: float | None, l2: float | None,
-                          h2: float | None) -> int | None:
-    """1 if [l1, h1] and [l2, h2] overlap (touching counts), 0 if not, NULL with NULLs."""
-    if l1 is None or h1 is None or l2 is None or h2 is None:
-        return None
-    return int(h1 >= l2 and h2 >= l1 and l1 <= h1 and l2 <= h2)
-
-
-def adql_truncate(value: float | None, digits: int | None) -> float | None:
-    if value is None or digits is None:
-        return None
-    scale = 10.0 ** int(digits)
-    return math.trunc(value * scale) / scale
-
-
-def adql_rand(*_: object) -> float:
-    return random.random()
-
-
-def _cot(value: float | None) -> float | None:
-    return None if value is None else 1.0 / math.tan(value)
-
-
-_MATH_FALLBACKS: dict[str, tuple[int, Callable[..., float]]] = {
-    "sqrt": (1, math.sqrt), "ln": (1, math.log), "log10": (1, math.log10),
-    "exp": (1, math.exp), "pi": (0, lambda: math.pi), "power": (2, math.pow),
-    "pow": (2, math.pow), "ceil": (1, math.ceil), "floor": (1, math.floor),
-    "degrees": (1, math.degrees), "radians": (1, math.radians), "acos": (1, math.acos),
-    "asin": (1, math.asin), "atan": (1, math.atan), "atan2": (2, math.atan2),
-    "cos": (1, math.cos), "sin": (1, math.sin), "tan": (1, math.tan), "mod": (2, math.fmod),
-}
-
-
-def register_functions(connection: sqlite3.Connection) -> None:
-    """Put the RegTAP functions (and the ADQL ones SQLite lacks) on a connection."""
-    flags = {"deterministic": True}
-    connection.create_function("ivo_hasword", 2, ivo_hasword, **flags)
-    connection.create_function("ivo_nocasematch", 2, ivo_nocasematch, **flags)
-    connection.create_function("ivo_hashlist_has", 2, ivo_hashlist_has, **flags)
-    connection.create_function("ivo_interval_overlaps", 4, ivo_interval_overlaps, **flags)
-    connection.create_function("adql_ilike", 2, adql_ilike, **flags)
-    connection.create_function("adql_truncate", 2, adql_truncate, **flags)
-    connection.create_function("adql_rand", 0, adql_rand)
-    connection.create_function("cot", 1, _cot, **flags)
-    try:
-        connection.execute("SELECT sqrt(4), ln(1), mod(3, 2), pi()").fetchall()
-    except sqlite3.OperationalError:  # an SQLite built without its math functions
-        for name, (arity, function) in _MATH_FALLBACKS.items():
-            connection.create_function(name, arity, _null_safe(function), **flags)
-        connection.create_function("log", 2, _null_safe(lambda b, x: math.log(x, b)), **flags)
-
-
-def _null_safe(function: Callable[..., float]) -> Callable[..., float | None]:
-    def call(*args: float | None) -> float | None:
-        if any(a is None for a in args):
-            return None
-        try:
-            return function(*args)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return None
-
-    return call

@@ -156,7 +156,9 @@ def votable_document(result: QueryResult, query: str, serialization: str = "tabl
     body = buffer.getvalue()
     if result.overflow:
         end = body.rindex(b"</RESOURCE>")
-        body = body[:end] + b'<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n ' + body[end:]
+        whole = memoryview(body)  # slices of a view copy nothing: one copy of the body, not 3
+        body = b"".join((whole[:end], b'<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n ',
+                         whole[end:]))
     return body
 
 

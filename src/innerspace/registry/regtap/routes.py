@@ -2,19 +2,20 @@
 queries at /sync (GET and POST), and VOSI /capabilities, /availability and /tables.
 
 Handlers only read the request and write the answer. Whatever goes wrong is raised (a
-`RegTAPError` for the request or its query, `SearchUnavailable` without an index) and
+`RegTAPError` for the request or its query, `SearchUnavailable` without an index,
+`SearchBusy` when too many queries run: 503 with Retry-After) and
 answered by `error_renderer`, which the app factory registers for /registry/tap: an error
 VOTable with QUERY_STATUS=ERROR, as TAP clients expect.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
 from innerspace.errors import InnerspaceError
 from innerspace.registry.errors import RegTAPError, SearchUnavailable
@@ -26,7 +27,7 @@ from innerspace.registry.regtap.vosi import (
     capabilities_document,
     tables_document,
 )
-from innerspace.web import media
+from innerspace.web import forms, media
 from innerspace.web.urls import url_for
 
 PATH = "/registry/tap"  # where the app factory mounts this router
@@ -57,15 +58,20 @@ def tap_url(request: Request) -> str:
 
 
 async def tap_parameters(request: Request) -> dict[str, list[str]]:
-    """Query and form parameters, names lower-cased (TAP names are case-insensitive)."""
-    items: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
-    if request.method == "POST":
-        items += list((await request.form()).multi_items())
+    """Query and form parameters, names lower-cased (TAP names are case-insensitive); the
+    body read under the service's form limits, without uploads (TAP_UPLOAD is not
+    supported)."""
     parameters: dict[str, list[str]] = {}
-    for name, value in items:
-        if not isinstance(value, str):
-            raise RegTAPError(f"{name}: uploads are not supported by this service")
-        parameters.setdefault(name.lower(), []).append(value)
+    if request.method != "POST":
+        for name, value in request.query_params.multi_items():
+            parameters.setdefault(name.lower(), []).append(value)
+        return parameters
+    async with forms.form_fields(request, replace(forms.limits_of(request), max_files=0)
+                                 ) as fields:
+        for name, item in fields:
+            if not isinstance(item, str):  # never: uploads are refused while reading
+                raise RegTAPError(f"{name}: uploads are not supported by this service")
+            parameters.setdefault(name.lower(), []).append(item)
     return parameters
 
 
@@ -75,12 +81,15 @@ def error_renderer(_: Request, error: InnerspaceError) -> Response:
                     media_type=media.VOTABLE)
 
 
-@router.api_route("/sync", methods=["GET", "POST"], summary="TAP synchronous ADQL query")
+@router.get("/sync", summary="TAP synchronous ADQL query")
+@router.post("/sync", summary="TAP synchronous ADQL query, parameters form-encoded")
 async def sync(request: Request, index: Index) -> Response:
     query = SyncQuery.from_parameters(await tap_parameters(request))
-    result = await run_in_threadpool(index.query, query.adql, query.maxrec)
-    body, media_type = await run_in_threadpool(result_document, result, query.adql,
-                                               query.serialization)
+    # The answer is written within the turn too: it is the other half of the memory.
+    async with index.gate.turn():
+        result = await run_in_threadpool(index.query, query.adql, query.maxrec)
+        body, media_type = await run_in_threadpool(result_document, result, query.adql,
+                                                   query.serialization)
     return Response(body, media_type=media_type)
 
 

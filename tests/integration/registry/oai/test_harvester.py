@@ -11,17 +11,20 @@ import httpx
 import pytest
 from lxml import etree
 
+from innerspace.config import RegistryLimits
 from innerspace.registry.errors import HarvestError, OAIError
 from innerspace.registry.harvest import Harvester, harvest
 from innerspace.registry.records import MANAGED_SET
 from tests.support.net import free_port
 from tests.support.oai_live import Live, canonical, second, selection, sickle_for, xsi_type
-from tests.support.oai_samples import OAISchemas
+from tests.support.oai_samples import AUTHORITY, OAISchemas
 
 # -- innerspace's own harvester -------------------------------------------------------------------
 
 def test_own_harvester_matches_the_source_and_sickle(live: Live, schemas: OAISchemas) -> None:
-    harvested = harvest(live.endpoint)
+    result = harvest(live.endpoint)
+    assert result.authorities == {AUTHORITY} and result.skipped == []
+    harvested = result.records
     assert len(harvested) == len(live.managed)
     source = {r.ivoid: r for r in live.managed}
     for record in harvested:
@@ -42,18 +45,23 @@ def test_own_harvester_matches_the_source_and_sickle(live: Live, schemas: OAISch
 
 
 def test_own_harvester_options(live: Live) -> None:
+    # Every set: the records it holds of other authorities are not its to supply.
     everything = harvest(live.endpoint, set_spec=None)
-    assert {r.ivoid for r in everything} == {r.ivoid for r in live.records}
+    assert {r.ivoid for r in everything.records} == {
+        r.ivoid for r in live.records if r.ivoid.startswith(AUTHORITY)}
+    assert {ivoid for ivoid, _ in everything.skipped} == {
+        r.ivoid for r in live.records if not r.ivoid.startswith(AUTHORITY)}
+    assert len(everything.skipped) == 20
     since = second(live.records[200])
     recent = harvest(live.endpoint, since=since)
-    assert {r.ivoid for r in recent} == selection(live.records, set_spec=MANAGED_SET,
-                                                  lower=since)
-    assert harvest(live.endpoint, since=datetime(2100, 1, 1, tzinfo=UTC)) == []
+    assert {r.ivoid for r in recent.records} == selection(live.records, set_spec=MANAGED_SET,
+                                                          lower=since)
+    assert harvest(live.endpoint, since=datetime(2100, 1, 1, tzinfo=UTC)).records == []
     live.registry.page_size = 10  # type: ignore[attr-defined]
     try:
         with httpx.Client(timeout=60) as client:
             harvester = Harvester(live.endpoint, client)
-            assert len(harvester.run(None, MANAGED_SET)) == len(live.managed)
+            assert len(harvester.run(None, MANAGED_SET).records) == len(live.managed)
             assert harvester.pages == math.ceil(len(live.managed) / 10)
     finally:
         del live.registry.page_size  # type: ignore[attr-defined]
@@ -62,7 +70,7 @@ def test_own_harvester_options(live: Live) -> None:
 def test_own_harvester_errors(live: Live) -> None:
     nobody = f"http://127.0.0.1:{free_port()}/registry/oai"
     with pytest.raises(HarvestError, match="cannot reach"):
-        harvest(nobody, timeout=5)
+        harvest(nobody, limits=RegistryLimits(harvest_timeout=5))
     with pytest.raises(OAIError) as raised:
         harvest(live.endpoint, set_spec="not a set")
     assert raised.value.oai_code == "badArgument"

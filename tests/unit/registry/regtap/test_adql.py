@@ -37,6 +37,12 @@ from tests.support.regtap_live import rows
     ("SELECT ivo_hasword(res_title) FROM rr.resource", "takes 2 arguments"),
     ("SELECT 1 FROM rr.resource WHERE 1 = CONTAINS(POINT('ICRS', 1, 2), "
      "CIRCLE('ICRS', 1, 2, 3))", "not supported"),
+    ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c",
+     "WITH RECURSIVE is not supported"),
+    ("WITH c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c",
+     "the common table expression c refers to itself"),
+    ("WITH a AS (SELECT 1 AS n), b AS (SELECT n FROM a WHERE n IN (SELECT n FROM b)) "
+     "SELECT n FROM b", "the common table expression b refers to itself"),
 ])
 def test_refused_queries(query: str, message: str) -> None:
     with pytest.raises(ADQLError, match=message):
@@ -55,6 +61,31 @@ def test_translation() -> None:
     assert "COALESCE(GROUP_CONCAT(`access_url`, '#'), '')" in agg
     assert "`Res_Title`" in translate('SELECT "Res_Title" FROM rr.resource', PHYSICAL), \
         "delimited identifiers never become string literals in SQLite"
+
+
+def test_common_tables_and_subqueries_are_computed_once() -> None:
+    """Without MATERIALIZED and OFFSET 0, SQLite copies a common table expression or a
+    subquery in FROM into its user: levels of `x || x` became an expression of 2**levels
+    nodes (22 levels: 2.5 GB before the query ran)."""
+    sql = translate("WITH a AS (SELECT TOP 1 ivoid AS x FROM rr.resource), "
+                    "b AS (SELECT x || x AS x FROM a) SELECT y FROM "
+                    "(SELECT x || x AS y FROM (SELECT TOP 3 x FROM b) AS c) AS d", PHYSICAL)
+    assert sql == ("WITH `a` AS MATERIALIZED (SELECT `ivoid` AS `x` FROM `rr_resource` AS "
+                   "`resource` LIMIT 1), `b` AS MATERIALIZED (SELECT `x` || `x` AS `x` FROM "
+                   "`a`) SELECT `y` FROM (SELECT `x` || `x` AS `y` FROM (SELECT `x` FROM `b` "
+                   "LIMIT 3 OFFSET 0) AS `c` LIMIT -1 OFFSET 0) AS `d`")
+    union = translate("SELECT n FROM (SELECT 1 AS n FROM rr.resource UNION "
+                      "SELECT 2 AS n FROM rr.resource) AS u", PHYSICAL)
+    assert union.endswith("LIMIT -1 OFFSET 0) AS `u`")
+
+
+def test_hasword_pretest_stays_small() -> None:
+    column = translate("SELECT ivoid FROM rr.resource WHERE 1 = ivo_hasword(res_description, "
+                       f"'a b c d e {'f' * 65}')", PHYSICAL)
+    assert column.count("INSTR(") == 4 and "f" * 65 not in column.split("THEN")[0]
+    expression = translate("SELECT ivoid FROM rr.resource WHERE 1 = ivo_hasword("
+                           "res_title || res_description, 'a b')", PHYSICAL)
+    assert "INSTR" not in expression, "no copies of an expression per word"
 
 
 def test_functions_and_operators(index: RegTAPIndex) -> None:
