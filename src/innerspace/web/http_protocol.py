@@ -27,13 +27,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         # Bytes received since the current request head began; None while a body is read.
         self._head_bytes: int | None = 0
+        self._head_ended = False  # a head or a message ended within the current read
 
     def data_received(self, data: bytes) -> None:
+        self._head_ended = False
         super().data_received(data)
-        if self._head_bytes is None or self.transport.is_closing():
+        if self._head_bytes is None or self._head_ended or self.transport.is_closing():
+            # A read that ended a head or a message may also hold the start of the next
+            # request; the reads after it are counted (at most one read goes uncounted).
             return
-        # The head is still incomplete after this read: everything read counts (a read that
-        # also ended an earlier request over-counts, which errs towards refusing).
         self._head_bytes += len(data)
         if self._head_bytes > self.head_limit:
             self._refuse_head()
@@ -44,11 +46,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_bytes = None
+        self._head_ended = True
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head_bytes = 0
+        self._head_ended = True
 
     def _refuse_head(self) -> None:
         message = (f"the request line and headers are longer than the limit of "

@@ -71,3 +71,14 @@ def test_large_reasonable_headers_pass(serve: ProcessService) -> None:
         for _ in range(5):
             assert http.get("/availability", headers={"X-Filler": "c" * 30_000}
                             ).status_code == 200
+
+
+def test_large_bodies_do_not_count_as_heads(serve: ProcessService) -> None:
+    # The read that ends a large body may be long; it is no request head (the bound once
+    # refused a FITS upload here with 431).
+    with httpx.Client(base_url=serve.url, timeout=60) as http:
+        for _ in range(3):
+            answer = http.post("/jobs", data={"app": "no-such-app"},
+                               files={"image": ("big.fits", b"\0" * (5 * MB))})
+            assert answer.status_code == 400, answer.text
+            assert "no-such-app" in answer.text
