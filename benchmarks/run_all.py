@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import (
+    auth,
     creation,
     joblist,
     planning,
@@ -36,7 +37,7 @@ def main() -> int:
     for name, module in (("1_roundtrip", roundtrip), ("2_creation", creation),
                          ("3_throughput", throughput), ("4_joblist", joblist),
                          ("5_6_repository", repository), ("7_regtap", regtap),
-                         ("8_planning", planning), ("9_swarm", swarm)):
+                         ("8_planning", planning), ("9_swarm", swarm), ("10_auth", auth)):
         if module is swarm and os.geteuid() != 0:
             print("==> benchmark 9_swarm skipped: a second engine needs root", flush=True)
             continue

@@ -55,6 +55,13 @@ class NotAuthenticated(InnerspaceError):
     code = "not-authenticated"
 
 
+class InvalidToken(NotAuthenticated):
+    """Credentials came but were refused (expired, forged, for another service...); the
+    message says why, never quoting the credentials."""
+
+    code = "invalid-token"
+
+
 class Forbidden(InnerspaceError):
     """The caller is known but may not do this."""
 
@@ -116,5 +123,6 @@ def for_status(status: int, message: str) -> InnerspaceError:
     return cls(message)
 
 
-__all__ = ["BadRequest", "Conflict", "Forbidden", "InnerspaceError", "MethodNotAllowed",
-           "NotAuthenticated", "NotFound", "TooLarge", "TooMany", "Unavailable", "for_status"]
+__all__ = ["BadRequest", "Conflict", "Forbidden", "InnerspaceError", "InvalidToken",
+           "MethodNotAllowed", "NotAuthenticated", "NotFound", "TooLarge", "TooMany",
+           "Unavailable", "for_status"]

@@ -17,10 +17,14 @@ import innerspace
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.apps.factory import build_catalogue
 from innerspace.apps.routes import router as apps_router
+from innerspace.auth import Authenticator, Challenges
+from innerspace.auth.routes import router as auth_router
 from innerspace.config import Settings, load_settings
 from innerspace.db import open_database
 from innerspace.engines import create_engine
 from innerspace.engines.base import Engine
+from innerspace.observability import RequestObserver, ServiceMetrics
+from innerspace.observability.routes import router as metrics_router
 from innerspace.registry.oai.routes import PATH as OAI_PATH
 from innerspace.registry.oai.routes import error_renderer as oai_error
 from innerspace.registry.oai.routes import router as oai_router
@@ -31,12 +35,15 @@ from innerspace.registry.regtap.routes import router as regtap_router
 from innerspace.registry.routes import router as registry_router
 from innerspace.registry.store import RecordStore
 from innerspace.uws.notify import PhaseNotifier
+from innerspace.uws.phases import Phase
 from innerspace.uws.routes import router as uws_router
 from innerspace.uws.runner import JobRunner
 from innerspace.uws.service import JobService
 from innerspace.uws.store import JobStore
+from innerspace.uws.usage_routes import router as usage_router
 from innerspace.uws.vosi_routes import router as vosi_router
 from innerspace.web import errors
+from innerspace.web.caller import VOAuthenticated
 from innerspace.web.head import HeadAsGet
 from innerspace.web.headers import SecurityHeaders
 from innerspace.web.http_protocol import BoundedHttpToolsProtocol, bounded_protocol
@@ -74,12 +81,15 @@ def error_renderers() -> errors.ErrorRenderers:
     renderers.register("/registry", errors.json_document)
     renderers.register("/apps", errors.json_or_html)
     renderers.register("/schemas", errors.json_document)
+    renderers.register("/.well-known", errors.json_document)
+    renderers.register("/usage", errors.json_document)
     return renderers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI application. Without `settings`, they are read from the environment."""
     settings = settings or load_settings()
+    metrics = ServiceMetrics()  # this service's own registry (observability/)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,14 +99,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = JobStore(database)
         engine = create_engine(settings)
         notifier = PhaseNotifier()
-        runner = JobRunner(settings, store, engine, notifier)
+        runner = JobRunner(settings, store, engine, notifier, metrics=metrics)
         catalogue = build_catalogue(settings)
         registry = PublishingRegistry(settings, RecordStore(database), catalogue)
         regtap = RegTAPIndex(settings.data_dir / "regtap.sqlite", settings.registry)
-        registry_sync = RegistrySync(registry, regtap, settings.harvest)
+        registry_sync = RegistrySync(registry, regtap, settings.harvest, metrics=metrics)
+        metrics.watch_jobs([p.value for p in Phase], store.phase_totals,
+                           lambda: runner.queue_length)
+        metrics.expect_harvests(settings.harvest)
         app.state.services = Services(
             settings, store, engine, catalogue, runner,
-            JobService(settings, store, catalogue, runner, notifier), datetime.now(UTC),
+            JobService(settings, store, catalogue, runner, notifier, metrics=metrics),
+            datetime.now(UTC),
             registry, regtap, registry_sync)
         await engine.open()
         await runner.start()
@@ -125,12 +139,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="innerspace", version=innerspace.__version__, lifespan=lifespan,
                   description="IVOA UWS 1.1 service running containerised Python apps.")
     app.state.settings = settings
+    app.state.metrics = metrics
+    # Who is calling (web/caller.py) and what a 401 says about it (web/errors.py).
+    app.state.authenticator = Authenticator(settings.auth)
+    app.state.challenges = Challenges(settings.auth)
     app.include_router(vosi_router)
     app.include_router(uws_router)
+    app.include_router(usage_router)
     app.include_router(apps_router)
     app.include_router(oai_router)
     app.include_router(registry_router)
     app.include_router(regtap_router, prefix=REGTAP_PREFIX)
+    app.include_router(auth_router)
+    app.include_router(metrics_router)
     renderers = error_renderers()
     errors.install(app, renderers)
     add_middleware(app, settings, renderers)
@@ -138,8 +159,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def add_middleware(app: FastAPI, settings: Settings, renderers: errors.ErrorRenderers) -> None:
-    """What every request passes through, outermost first: headers on every response, the
-    Host check, HEAD as GET, the cross-site check, the body size limit (web/)."""
+    """What every request passes through, outermost first: its id, access log line and
+    metrics (observability/), headers on every response, the caller's identity on responses
+    to them, the Host check, HEAD as GET, the cross-site check, the body size limit (web/)."""
     # Starlette runs the middleware added last first.
     app.add_middleware(BodySizeLimit,
                        limit=settings.limits.max_upload_size + settings.limits.max_form_size)
@@ -147,8 +169,12 @@ def add_middleware(app: FastAPI, settings: Settings, renderers: errors.ErrorRend
                        allowed_origins=settings.allowed_origins, read_only=READ_ONLY_POSTS)
     app.add_middleware(HeadAsGet)
     app.add_middleware(TrustedHosts, renderers=renderers, policy=HostPolicy.of(settings))
+    app.add_middleware(VOAuthenticated)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, exempt=[path for path in docs if path])
+    # Outermost: every answer gets a request id, an access log line and its metrics.
+    app.add_middleware(RequestObserver, metrics=app.state.metrics,
+                       access=settings.logging.access_log)
 
 
 def http_protocol(settings: Settings) -> type[BoundedHttpToolsProtocol]:

@@ -21,6 +21,8 @@ OAI_PMH = "ivo://ivoa.net/std/Registry"
 VOSI_CAPABILITIES = "ivo://ivoa.net/std/VOSI#capabilities"
 VOSI_AVAILABILITY = "ivo://ivoa.net/std/VOSI#availability"
 VOSI_TABLES = "ivo://ivoa.net/std/VOSI#tables"
+# SSO 2.0 security method of an interface that takes OAuth 2.0 bearer tokens.
+SSO_OAUTH = "ivo://ivoa.net/sso#OAuth"
 REGTAP_DATA_MODEL = "ivo://ivoa.net/std/RegTAP#1.1"
 ADQL_2_0 = "ivo://ivoa.net/std/ADQL#v2.0"
 ADQL_2_1 = "ivo://ivoa.net/std/ADQL#v2.1"

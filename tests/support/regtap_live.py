@@ -14,6 +14,7 @@ import httpx
 from fastapi import FastAPI
 from lxml import etree
 
+from innerspace.config import Auth
 from innerspace.registry.regtap import RegTAPIndex
 from innerspace.registry.regtap.routes import PATH, error_renderer, router
 from innerspace.web import errors
@@ -28,7 +29,7 @@ RR_TABLES = ("resource", "capability", "interface", "res_subject", "res_role", "
 def regtap_app(index: RegTAPIndex | None) -> FastAPI:
     """The RegTAP router as the service mounts it, with its errors rendered as there."""
     app = FastAPI()
-    app.state.settings = SimpleNamespace(public_url=None)
+    app.state.settings = SimpleNamespace(public_url=None, auth=Auth())
     if index is not None:
         app.state.services = SimpleNamespace(regtap=index)
     app.include_router(router, prefix=PATH)

@@ -67,8 +67,9 @@ class UWSHarness:
     harness on the same data directory and engine is the same service after a restart."""
 
     def __init__(self, data_dir: Path, engine: FakeEngine | None = None,
-                 catalogue: DemoCatalogue | None = None, **limits: Any) -> None:
-        self.settings = Settings(data_dir=data_dir, limits=Limits(**limits))
+                 catalogue: DemoCatalogue | None = None, *,
+                 settings: dict[str, Any] | None = None, **limits: Any) -> None:
+        self.settings = Settings(data_dir=data_dir, limits=Limits(**limits), **(settings or {}))
         self.settings.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.store = JobStore.open(f"sqlite:///{data_dir / 'jobs.db'}")
         self.engine = engine or FakeEngine()
@@ -130,7 +131,7 @@ class UWSHarness:
     def submit(self, **options: Any) -> Job:
         """A QUEUED job, handed to the runner."""
         job = self.add(Phase.QUEUED, **options)
-        self.runner.enqueue(job.id)
+        self.runner.enqueue(job)
         return job
 
     def job(self, job_id: str) -> Job:

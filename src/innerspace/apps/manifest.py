@@ -11,7 +11,7 @@ import json
 import re
 import string
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -118,6 +118,22 @@ class InnerApiRequirement(BaseModel):
         return value
 
 
+GROUP_NAME = r"^[^\s,]{1,256}$"
+
+
+class Access(BaseModel):
+    """Who may run the app; without it, every caller may. The service's `apps.groups`
+    setting overrides it (apps/access.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[Annotated[str, Field(pattern=GROUP_NAME)]] = Field(
+        min_length=1,
+        description="the identity groups whose members may see and run the app (any one "
+                    "suffices; administrators always may), as the identity provider names "
+                    "them, e.g. astro or /projects/euclid; no spaces or commas")
+
+
 class Run(BaseModel):
     """How the container is started: an argv template or a Python module."""
 
@@ -165,6 +181,7 @@ class AppManifest(BaseModel):
     inner_apis: list[InnerApiRequirement] = Field(default_factory=list)
     requirements: list[str] = Field(default_factory=list,
                                     description="pip requirements installed at build time")
+    access: Access | None = Field(None, description="limit the app to groups of callers")
 
     @field_validator("parameters")
     @classmethod
@@ -254,6 +271,23 @@ def _unprintable(data: Any, path: str = "") -> list[str]:
     return []
 
 
+def _problem(error: jsonschema.ValidationError) -> str:
+    """`location: message`, with the field's description when a pattern did not match."""
+    schema = error.schema
+    hint = (f" ({schema['description']})" if error.validator == "pattern"
+            and isinstance(schema, dict) and "description" in schema else "")
+    return (f"{'.'.join(str(p) for p in error.absolute_path) or '(top level)'}: "
+            f"{error.message}{hint}")
+
+
+def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a value matching none of its alternatives (an optional field: the value's schema
+    or null), the deepest of the alternatives' errors, which says what is wrong inside."""
+    if not error.context:
+        return error
+    return max(error.context, key=lambda e: len(e.absolute_path))  # the first deepest
+
+
 def validate_manifest(data: Any, source: str = "manifest") -> AppManifest:
     """Check raw manifest data against the JSON Schema and the model; raise ManifestError."""
     unprintable = _unprintable(data)
@@ -261,9 +295,7 @@ def validate_manifest(data: Any, source: str = "manifest") -> AppManifest:
         raise ManifestError(unprintable, source)
     validator = jsonschema.Draft202012Validator(manifest_json_schema())
     problems = [
-        f"{'.'.join(str(p) for p in error.absolute_path) or '(top level)'}: {error.message}"
-        + (f" ({error.schema['description']})"
-           if error.validator == "pattern" and "description" in error.schema else "")
+        _problem(_specific(error))
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     ]
     if problems:

@@ -1,22 +1,44 @@
 """HTTP routes of the app catalogue: /apps (JSON, or HTML for a browser), /apps/{name},
-POST /apps/refresh, and the manifest JSON Schema at /schemas/app-manifest.json."""
+POST /apps/refresh, and the manifest JSON Schema at /schemas/app-manifest.json. An app
+limited to groups is listed only to their members and administrators (apps/access.py): to
+anyone else /apps/{name} answers 404, as for an app that does not exist. The catalogue is
+readable without credentials (as before identity came), showing such callers the open apps
+only."""
 
 from __future__ import annotations
 
 import asyncio
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from innerspace.apps.access import visible_apps
 from innerspace.apps.catalogue import AppCatalogue, AppImage
 from innerspace.apps.manifest import manifest_json_schema
 from innerspace.apps.summary import app_summary
-from innerspace.errors import NotFound
+from innerspace.auth import ANONYMOUS, Caller
+from innerspace.errors import NotAuthenticated, NotFound
+from innerspace.web.caller import get_caller
 from innerspace.web.triggers import trigger
 
 router = APIRouter()
+
+
+# A coroutine, so that FastAPI does not hand it to a worker thread.
+async def get_viewer(request: Request) -> Caller:
+    """The caller; anonymous, rather than refused, when no credentials came at all
+    (credentials that do come must be good)."""
+    try:
+        return await get_caller(request)
+    except NotAuthenticated:
+        if "authorization" in request.headers:
+            raise
+        return ANONYMOUS
+
+
+Viewer = Annotated[Caller, Depends(get_viewer)]
 
 
 def catalogue_of(request: Request) -> AppCatalogue:
@@ -46,9 +68,10 @@ def html_page(title: str, apps: list[AppImage], status: dict[str, Any]) -> HTMLR
 
 
 @router.get("/apps", summary="The applications this service runs")
-async def list_apps(request: Request) -> Response:
+async def list_apps(request: Request, caller: Viewer) -> Response:
     catalogue = catalogue_of(request)
-    apps = await asyncio.to_thread(catalogue.apps)
+    apps = visible_apps(request.app.state.settings, await asyncio.to_thread(catalogue.apps),
+                        caller)
     status = catalogue.status()
     if wants_html(request):
         return html_page("innerspace applications", apps, status)
@@ -67,9 +90,11 @@ async def refresh_apps(request: Request) -> Response:
 
 
 @router.get("/apps/{name}", summary="Every version of one application")
-async def show_app(request: Request, name: str) -> Response:
+async def show_app(request: Request, name: str, caller: Viewer) -> Response:
     catalogue = catalogue_of(request)
-    versions = [a for a in await asyncio.to_thread(catalogue.apps) if a.name == name]
+    versions = visible_apps(request.app.state.settings,
+                            [a for a in await asyncio.to_thread(catalogue.apps)
+                             if a.name == name], caller)
     if not versions:
         raise NotFound(f"no app {name!r} in the catalogue")
     if wants_html(request):

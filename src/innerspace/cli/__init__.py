@@ -1,9 +1,10 @@
 """The `innerspace` command: run the service, build images and apps, submit and follow jobs.
 
 The commands are grouped by who types them: `operators` (serve, base-image, repo serve),
-`authors` (app lint/build/publish/list/show) and `jobs` (submit, jobs, job, results, plan,
-run); `rendering` shows their output and `common` holds what they share. This module puts
-them together into one program, in the order `innerspace --help` lists them.
+`authors` (app lint/build/publish/list/show), `jobs` (submit, jobs, job, results, plan,
+run) and `login` (login, logout, token); `rendering` shows their output and `common` holds
+what they share. This module puts them together into one program, in the order
+`innerspace --help` lists them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import os
 
 import typer
 
-from innerspace.cli import authors, jobs, operators
+from innerspace.cli import authors, jobs, login, operators
 
 app = typer.Typer(help="innerspace: run containerised Python apps next to astronomy data, "
                        "through IVOA UWS.", no_args_is_help=True, add_completion=False)
 app.add_typer(operators.commands)  # no name: its commands join the top level
 app.add_typer(jobs.commands)
+app.add_typer(login.commands)
 app.add_typer(authors.commands, name="app")
 app.add_typer(operators.repo_commands, name="repo")
 

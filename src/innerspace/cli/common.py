@@ -25,7 +25,9 @@ err_console = Console(stderr=True)
 UrlOption = Annotated[str | None, typer.Option(
     "--url", envvar="INNERSPACE_URL", help="service URL [default: http://127.0.0.1:8000]")]
 TokenOption = Annotated[str | None, typer.Option(
-    "--token", envvar="INNERSPACE_TOKEN", help="bearer token", show_default=False)]
+    "--token", envvar="INNERSPACE_TOKEN",
+    help="bearer token [default: your `innerspace login` to the service, if any]",
+    show_default=False)]
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", envvar="INNERSPACE_CONFIG", help="TOML configuration file")]
 

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from innerspace.cli.common import TokenOption, UrlOption, console, fail
-from innerspace.cli.rendering import follow, job_json, job_table, jobs_table, plan_table
+from innerspace.cli.rendering import (
+    follow,
+    job_json,
+    job_table,
+    jobs_table,
+    labelled_grid,
+    plan_table,
+)
 from innerspace.client import Client, ClientError
 from innerspace.client.federation import Federation
 from innerspace.client.uws import DEFAULT_URL
@@ -144,6 +152,59 @@ def list_jobs(
     except ClientError as exc:
         fail(str(exc))
     console.print(jobs_table(rows))
+
+
+@commands.command()
+def usage(
+    owner: Annotated[str | None, typer.Option(
+        help="another owner's usage (administrators only)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show what your jobs use of the service, and your limits."""
+    try:
+        with Client(url, token) as client:
+            found = client.usage(owner)
+    except ClientError as exc:
+        fail(str(exc))
+    if as_json:
+        console.print_json(data=found)
+    else:
+        console.print(usage_table(found))
+
+
+def usage_table(found: dict[str, Any]) -> Table:
+    """Usage against each limit ("no limit" where there is none)."""
+    limits = found.get("limits", {})
+
+    def of(value: object, limit: object, size: bool = False) -> str:
+        shown = human_bytes(value) if size else str(value)
+        if limit is None:
+            return f"{shown} (no limit)"
+        return f"{shown} of {human_bytes(limit) if size else limit}"
+
+    table = labelled_grid()
+    table.add_row("owner", escape(str(found.get("owner") or "(anonymous)")))
+    table.add_row("running", of(found.get("running"), limits.get("max_running_per_owner")))
+    table.add_row("queued", of(found.get("queued"), limits.get("max_queued_per_owner")))
+    table.add_row("storage", of(found.get("storage_bytes"),
+                                limits.get("max_storage_per_owner"), size=True))
+    table.add_row("service slots", str(limits.get("max_running_jobs")))
+    jobs = found.get("jobs") or {}
+    table.add_row("jobs", ", ".join(f"{count} {escape(phase)}"
+                                    for phase, count in jobs.items()) or "none")
+    return table
+
+
+def human_bytes(value: object) -> str:
+    """Bytes in the largest binary unit that leaves at least 1 (e.g. 1.5 GiB)."""
+    size = float(value) if isinstance(value, int | float) else 0.0
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
 
 
 @commands.command("job")

@@ -69,7 +69,9 @@ def serve(
                         ] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    log_level: Annotated[str | None, typer.Option(
+        help="debug, info, warning, error or critical [default: logging.level, info]")
+                         ] = None,
 ) -> None:
     """Run the UWS service."""
     import logging
@@ -77,6 +79,8 @@ def serve(
 
     import uvicorn
 
+    from innerspace.observability import configure_logging
+    from innerspace.observability.logs import check_level
     from innerspace.server import create_app, http_protocol
 
     settings = settings_or_fail(config, data_dir=data_dir)
@@ -84,16 +88,26 @@ def serve(
         # Registry records need absolute URLs before any request arrives.
         public_host = socket.getfqdn() if host in ("0.0.0.0", "::") else host
         settings.public_url = f"http://{public_host}:{port}"
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        level = check_level(log_level or settings.logging.level)
+    except ValueError as exc:
+        fail(f"--log-level: {exc}")
+    # One handler for every logger, uvicorn's included (log_config=None leaves them to it);
+    # uvicorn's own access log is off: it would log query strings, the access log of
+    # observability/requests.py does not.
+    configure_logging(settings.logging.format, level)
     warning = exposure_warning(host, settings)
     if warning:
         err_console.print(f"[bold red]WARNING: {escape(warning)}[/]", highlight=False)
         logging.getLogger("innerspace").warning(warning)
     console.print(f"innerspace {innerspace.__version__} on http://{host}:{port}/jobs "
                   f"(data in {settings.data_dir})", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
-                access_log=log_level == "debug", loop=os.environ.get("INNERSPACE_LOOP", "auto"),
-                http=http_protocol(settings))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=level, log_config=None,
+                access_log=False, loop=os.environ.get("INNERSPACE_LOOP", "auto"),
+                http=http_protocol(settings),
+                # The TCP peer stays the request's client: auth.trusted_proxies is checked
+                # against it, never against an X-Forwarded-For anyone could send.
+                proxy_headers=False)
 
 
 @commands.command("base-image")

@@ -8,6 +8,7 @@
     job.download("results/")
 """
 
-from innerspace.client.uws import Client, ClientError, JobHandle, JobStatus, ResultRef
+from innerspace.client.errors import ClientError
+from innerspace.client.uws import Client, JobHandle, JobStatus, ResultRef
 
 __all__ = ["Client", "ClientError", "JobHandle", "JobStatus", "ResultRef"]

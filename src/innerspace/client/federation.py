@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from innerspace import vocabulary
-from innerspace.client.uws import Client, ClientError, JobHandle
+from innerspace.client.errors import ClientError
+from innerspace.client.uws import Client, JobHandle
 from innerspace.vocabulary import authority_of, inner_api_kind
 
 

@@ -17,18 +17,13 @@ from urllib.parse import quote
 import httpx
 from lxml import etree
 
+from innerspace.client.errors import ClientError
+from innerspace.client.tokens import stored_auth
+
 UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
 DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-class ClientError(RuntimeError):
-    """The service refused a request; the message is the service's own explanation."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -101,17 +96,20 @@ def parse_job(document: bytes) -> JobStatus:
 
 
 class Client:
-    """Talks to one innerspace service. `token` defaults to $INNERSPACE_TOKEN."""
+    """Talks to one innerspace service. `token` defaults to $INNERSPACE_TOKEN, then to the
+    login `innerspace login` stored for `url` (refreshed as needed); without any, requests
+    are anonymous."""
 
     def __init__(self, url: str | None = None, token: str | None = None,
                  timeout: float = 30.0) -> None:
         self.url = (url or os.environ.get("INNERSPACE_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("INNERSPACE_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        auth = None if token else stored_auth(self.url)
         # Drop idle connections well before servers do (uvicorn: after 5 s), so that a
         # request never goes out on a connection the server is closing.
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
-                                  limits=httpx.Limits(keepalive_expiry=2.0))
+                                  auth=auth, limits=httpx.Limits(keepalive_expiry=2.0))
 
     def close(self) -> None:
         self._http.close()
@@ -186,13 +184,25 @@ class Client:
     def job(self, job_id: str) -> JobHandle:
         return JobHandle(self, job_id)
 
+    def usage(self, owner: str | None = None) -> dict[str, Any]:
+        """Your jobs' usage of the service and your limits (GET /usage): owner, running,
+        queued, jobs by phase, storage_bytes, limits (None: no limit). Administrators may
+        ask for another `owner`'s."""
+        params = {"owner": owner} if owner else None
+        return dict(self.request("GET", "/usage", params=params).json())
+
     def jobs(self, phases: list[str] | None = None, last: int | None = None,
-             after: str | None = None) -> list[dict[str, str | None]]:
+             after: str | None = None, owner: str | None = None
+             ) -> list[dict[str, str | None]]:
+        """Your jobs (UWS filters PHASE, LAST, AFTER); administrators may name another
+        `owner`, or `*` for everyone's."""
         params: list[tuple[str, str]] = [("PHASE", p) for p in phases or []]
         if last:
             params.append(("LAST", str(last)))
         if after:
             params.append(("AFTER", after))
+        if owner:
+            params.append(("OWNER", owner))
         root = etree.fromstring(self.request("GET", "/jobs", params=params).content)
         return [{"id": ref.get("id"),
                  "phase": ref.findtext(f"{UWS}phase"),

@@ -2,6 +2,7 @@
 description of its data centre (`datacentre`), read from a TOML file and `INNERSPACE_*`
 environment variables."""
 
+from innerspace.config.auth import Auth, DevToken
 from innerspace.config.datacentre import Contact, DataCentre, InnerApi, PublishedService
 from innerspace.config.settings import (
     DEFAULT_BASE_IMAGE,
@@ -17,6 +18,6 @@ from innerspace.config.settings import (
     load_settings,
 )
 
-__all__ = ["DEFAULT_BASE_IMAGE", "ENGINE_NAMES", "ConfigError", "Contact", "DataCentre",
-           "InnerApi", "Limits", "PublishedService", "RegistryLimits", "Repository", "Sandbox",
-           "Settings", "Swarm", "default_data_dir", "load_settings"]
+__all__ = ["DEFAULT_BASE_IMAGE", "ENGINE_NAMES", "Auth", "ConfigError", "Contact", "DataCentre",
+           "DevToken", "InnerApi", "Limits", "PublishedService", "RegistryLimits", "Repository",
+           "Sandbox", "Settings", "Swarm", "default_data_dir", "load_settings"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,7 +24,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from innerspace.config.apps import Apps
+from innerspace.config.auth import Auth, parse_tokens
 from innerspace.config.datacentre import DataCentre
+from innerspace.config.observability import Logging, Metrics
 from innerspace.errors import InnerspaceError
 from innerspace.units import parse_memory
 
@@ -80,6 +83,18 @@ class Limits(BaseModel):
     min_free_disk: int = Field(
         parse_memory("1G"), ge=0,
         description="bytes the job file system must have free for a job to start")
+    # Fair share needs no setting: the queue always gives the next slot to the owner with
+    # the fewest jobs running (uws/queue.py). These caps bound one owner on top of it.
+    max_running_per_owner: int | None = Field(
+        None, ge=0,
+        description="jobs of one owner running at once (anonymous callers share one); "
+                    "more wait in the queue while other owners' jobs run; None or 0: only "
+                    "max_running_jobs")
+    max_queued_per_owner: int | None = Field(
+        1000, ge=0,
+        description="jobs of one owner waiting in the queue (anonymous callers share "
+                    "one); a job asked to run beyond it (a new job with PHASE=RUN, or "
+                    "PHASE=RUN) is refused with 429; None or 0: no quota")
 
     @field_validator("max_memory", "tmp_size", "max_upload_size", "log_size", "max_request_head",
                      "max_result_size", mode="before")
@@ -104,6 +119,16 @@ class Limits(BaseModel):
     def storage_quota(self) -> int | None:
         """The per-owner storage quota in bytes, or None when there is none."""
         return self.max_storage_per_owner or None
+
+    @property
+    def running_quota(self) -> int | None:
+        """Jobs one owner may run at once, or None when only max_running_jobs applies."""
+        return self.max_running_per_owner or None
+
+    @property
+    def queued_quota(self) -> int | None:
+        """Jobs one owner may have queued, or None when there is no such quota."""
+        return self.max_queued_per_owner or None
 
 
 class Sandbox(BaseModel):
@@ -299,8 +324,9 @@ class RegistryLimits(BaseModel):
 class Settings(BaseSettings):
     """All settings. Load with `load_settings()`."""
 
+    # Errors name the setting, never its value: values include tokens and secrets.
     model_config = SettingsConfigDict(env_prefix="INNERSPACE_", env_nested_delimiter="__",
-                                      extra="forbid")
+                                      extra="forbid", hide_input_in_errors=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     # Its own setting, so that job files and the database can live on different file
@@ -314,10 +340,13 @@ class Settings(BaseSettings):
     docker_host: str | None = Field(None, description="Docker endpoint; default from DOCKER_HOST")
     base_image: str = DEFAULT_BASE_IMAGE
     app_image_prefix: str = "innerspace-app/"
-    # Bearer token -> owner. INNERSPACE_TOKENS accepts "token=owner,token=owner".
-    tokens: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    auth: Auth = Field(default_factory=Auth, description="who may call, and how (auth.py)")
+    # The old spellings of auth.tokens and auth.allow_anonymous (INNERSPACE_TOKENS,
+    # INNERSPACE_ALLOW_ANONYMOUS), still accepted: moved into `auth` when settings load.
+    tokens: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict, repr=False, description="old spelling of auth.tokens")
     allow_anonymous: bool | None = Field(
-        None, description="default: true when no tokens are configured, false otherwise")
+        None, description="old spelling of auth.allow_anonymous")
     # What browsers may do (web/sites.py); in the environment, comma-separated lists.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -330,6 +359,10 @@ class Settings(BaseSettings):
                     "hosts of public_url and datacentre.execution_url, localhost and IP "
                     "addresses")
     limits: Limits = Field(default_factory=Limits)
+    apps: Apps = Field(default_factory=Apps, description="who may use which app")
+    logging: Logging = Field(default_factory=Logging, description="how the service logs")
+    metrics: Metrics = Field(default_factory=Metrics,
+                             description="Prometheus /metrics and who may read it")
     repository: Repository = Field(default_factory=Repository)
     datacentre: DataCentre = Field(default_factory=DataCentre)
     harvest: list[str] = Field(default_factory=list,
@@ -342,17 +375,19 @@ class Settings(BaseSettings):
     @field_validator("tokens", mode="before")
     @classmethod
     def _tokens(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if value.lstrip().startswith("{"):
-                return json.loads(value)
-            pairs: dict[str, str] = {}
-            for item in filter(None, (part.strip() for part in value.split(","))):
-                token, sep, owner = item.partition("=")
-                if not sep or not token or not owner:
-                    raise ValueError(f"token entry {item!r} is not token=owner")
-                pairs[token] = owner
-            return pairs
-        return value
+        return parse_tokens(value)
+
+    @model_validator(mode="after")
+    def _old_auth_names(self) -> Settings:
+        """Top-level tokens and allow_anonymous join `auth` (auth's own entries win)."""
+        if self.tokens or self.allow_anonymous is not None:
+            merged = self.auth.model_dump()
+            merged["tokens"] = {**self.tokens, **merged["tokens"]}
+            if merged["allow_anonymous"] is None:
+                merged["allow_anonymous"] = self.allow_anonymous
+            merged["client_secret"] = self.auth.client_secret
+            self.auth = Auth.model_validate(merged)
+        return self
 
     @field_validator("allowed_origins", "trusted_hosts", mode="before")
     @classmethod
@@ -396,9 +431,7 @@ class Settings(BaseSettings):
 
     @property
     def anonymous_allowed(self) -> bool:
-        if self.allow_anonymous is None:
-            return not self.tokens
-        return self.allow_anonymous
+        return self.auth.anonymous_allowed
 
     @property
     def sqlalchemy_url(self) -> str:

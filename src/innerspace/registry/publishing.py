@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import TypeVar
 
 from innerspace import vocabulary
+from innerspace.apps.access import app_groups
 from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.config import Settings
+from innerspace.observability import ServiceMetrics
 from innerspace.registry.errors import HarvestError
 from innerspace.registry.harvest import Harvest, harvest
 from innerspace.registry.records import Record
@@ -74,7 +76,8 @@ class PublishingRegistry:
         with self._lock:
             if fingerprint == self._fingerprint and self._records:
                 return False
-            built = build_records(self.settings.datacentre, base, apps)
+            built = build_records(self.settings.datacentre, base, apps,
+                                  lambda app: app_groups(self.settings, app.manifest))
             changed = self.store.sync(built)
             self._records = self.store.records()
             self._fingerprint = fingerprint
@@ -121,8 +124,9 @@ class RegistrySync:
     """Keeps the records and the RegTAP index in step: on a timer, and on demand."""
 
     def __init__(self, registry: PublishingRegistry, index: RegTAPIndex,
-                 endpoints: list[str]) -> None:
+                 endpoints: list[str], metrics: ServiceMetrics | None = None) -> None:
         self.registry = registry
+        self.metrics = metrics or ServiceMetrics()
         self.index = index
         self.endpoints = endpoints
         self._indexed = -1
@@ -157,14 +161,17 @@ class RegistrySync:
                                     own_authority=settings.datacentre.authority)
             except HarvestError as exc:  # one bad peer must not stop the others
                 log.warning("harvesting %s failed: %s", endpoint, exc)
+                self.metrics.harvested(endpoint, ok=False)
                 outcome[endpoint] = {"failed": exc.message}
                 continue
             except Exception as exc:
                 log.exception("harvesting %s failed unexpectedly", endpoint)
+                self.metrics.harvested(endpoint, ok=False)
                 outcome[endpoint] = {"failed": f"unexpectedly ({exc.__class__.__name__}); "
                                                "the service's log says more"}
                 continue
             self.registry.add_harvest(harvested)
+            self.metrics.harvested(endpoint, ok=True)
             outcome[endpoint] = {"records": len(harvested.records),
                                  "skipped": len(harvested.skipped)}
             log.info("harvested %d records from %s (%d left out)", len(harvested.records),

@@ -17,7 +17,7 @@ schemas in the tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -210,7 +210,11 @@ def _inner_api_schema(api: InnerApi) -> etree._Element:
     return schema
 
 
-def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
+def app_record(dc: DataCentre, app: AppImage, base_url: str,
+               groups: frozenset[str] | None = None) -> Built:
+    """An app's record; one limited to `groups` stays public, marked by a <rights> element
+    (VOResource 1.1) naming them: who may run it is the data centre's policy, not a secret,
+    and a federation planner should know it before trying."""
     manifest = app.manifest
     ivoid = dc.ivoid(vocabulary.app_local_part(manifest.name))
     needs = ", ".join(r.kind + (f" ({r.collection})" if r.collection else "")
@@ -236,6 +240,10 @@ def app_record(dc: DataCentre, app: AppImage, base_url: str) -> Built:
             detail += f" [default {param.default}]"
         params.append(_param(name, None, _DATATYPES[param.type], param.unit, detail,
                              required=param.required))
+    if groups:
+        root.append(E.rights(f"Restricted: only members of the groups {', '.join(sorted(groups))}"
+                             f" of {dc.name} (and its administrators) may run this "
+                             "application."))
     root.append(_capability(vocabulary.APP, f"{base_url}/jobs",
                             description=f"run {manifest.name} {manifest.version} as a UWS job",
                             params=params))
@@ -253,8 +261,11 @@ def _param(name: str, fixed: str | None, datatype: str, unit: str | None, descri
     return param
 
 
-def build_records(dc: DataCentre, base_url: str, apps: Iterable[AppImage]) -> list[Built]:
-    """Every record this data centre publishes, highest app versions only."""
+def build_records(dc: DataCentre, base_url: str, apps: Iterable[AppImage],
+                  groups: Callable[[AppImage], frozenset[str] | None] = lambda _: None
+                  ) -> list[Built]:
+    """Every record this data centre publishes, highest app versions only; `groups` says
+    which groups an app is limited to (None: open to all)."""
     newest: dict[str, AppImage] = {}
     for app in apps:
         current = newest.get(app.name)
@@ -263,5 +274,5 @@ def build_records(dc: DataCentre, base_url: str, apps: Iterable[AppImage]) -> li
     records = [authority_record(dc), organisation_record(dc), registry_record(dc, base_url),
                execution_service_record(dc, base_url), inner_space_record(dc)]
     records += [published_service_record(dc, s) for s in dc.services]
-    records += [app_record(dc, app, base_url) for app in newest.values()]
+    records += [app_record(dc, app, base_url, groups(app)) for app in newest.values()]
     return records

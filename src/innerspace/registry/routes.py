@@ -1,7 +1,8 @@
 """HTTP routes that act on the publishing registry: rebuild its records and index now
 (/registry/refresh), harvest the configured peers now (/registry/harvest). Both are operator
-triggers (web/triggers.py): they need the operator's credentials when tokens are configured,
-run a few times in a row and then once per interval (429 beyond), and answer JSON."""
+triggers (web/triggers.py): for administrators (auth.admin_groups) once any authentication is
+configured (403 for anyone else), run a few times in a row and then once per interval (429
+beyond), and answer JSON."""
 
 from __future__ import annotations
 

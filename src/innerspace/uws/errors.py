@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from innerspace.errors import Conflict, NotFound
+from innerspace.errors import Conflict, NotFound, TooMany
 
 
 class JobNotFound(NotFound):
@@ -22,3 +22,10 @@ class StorageQuotaExceeded(Conflict):
     than a refusal of the caller (403) or of a request body (413)."""
 
     code = "storage-quota-exceeded"
+
+
+class QueuedQuotaExceeded(TooMany):
+    """The owner already has `limits.max_queued_per_owner` jobs waiting in the queue; a
+    further job may run once some have started (429: waiting helps, as for a rate limit)."""
+
+    code = "queued-quota-exceeded"

@@ -1,5 +1,7 @@
-"""The job runner: a FIFO queue in front of the engine, supervision of running containers,
-execution-duration and result-quota enforcement, destruction, and recovery after a restart.
+"""The job runner: a fair-share queue in front of the engine (uws/queue.py: FIFO within an
+owner, the next slot to the owner running fewest), the per-owner running quota, supervision
+of running containers, execution-duration and result-quota enforcement, destruction, and
+recovery after a restart.
 
 The database is the truth; the in-memory queue and task table are rebuilt from it (and from
 the engine's own list of this service's containers) when the service starts. Whatever goes
@@ -15,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from functools import partial
@@ -23,8 +25,9 @@ from typing import Any
 
 from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
-from innerspace.engines.base import Engine
+from innerspace.engines.base import Engine, EngineError
 from innerspace.errors import InnerspaceError
+from innerspace.observability import ServiceMetrics, job_context
 from innerspace.uws.disk import disk_problem
 from innerspace.uws.errors import JobNotFound, PhaseConflict
 from innerspace.uws.jobfiles import JobFiles
@@ -34,6 +37,7 @@ from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.outcome import judge
 from innerspace.uws.phases import Phase, check_transition
 from innerspace.uws.progress import ProgressReporter
+from innerspace.uws.queue import FairQueue
 from innerspace.uws.reaper import DestructionReaper
 from innerspace.uws.resultwatch import ResultWatch
 from innerspace.uws.storage import check_storage, reservation
@@ -44,8 +48,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class QueueState:
-    """Where a job stands before the engine, for its quote: the jobs ahead of it in the
-    queue (the whole queue when it is not queued), those running, and how many may run."""
+    """Where a job stands before the engine, for its quote: about how many queued jobs
+    start before it (the whole queue when it is not queued; see FairQueue.ahead), those
+    running, and how many may run."""
 
     ahead: int
     running: int
@@ -60,6 +65,7 @@ class QueueState:
 @dataclass
 class _Running:
     task: asyncio.Task[None]
+    owner: str | None
     handle: str | None = None
     aborting: bool = False
 
@@ -70,17 +76,19 @@ class RecoveryError(RuntimeError):
 
 
 class JobRunner:
-    """Starts queued jobs on the engine, at most `limits.max_running_jobs` at once."""
+    """Starts queued jobs on the engine, at most `limits.max_running_jobs` at once and
+    `limits.max_running_per_owner` of one owner, fairly across owners."""
 
     def __init__(self, settings: Settings, store: JobStore, engine: Engine,
-                 notifier: PhaseNotifier) -> None:
+                 notifier: PhaseNotifier, metrics: ServiceMetrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics or ServiceMetrics()
         self._store = store
         self._engine = engine
         self._notifier = notifier
         self._phases = JobLifecycle(store, notifier)
         self._reaper = DestructionReaper(store, self.forget)
-        self._queue: deque[str] = deque()
+        self._queue = FairQueue()
         self._running: dict[str, _Running] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -105,17 +113,23 @@ class JobRunner:
 
     # -- what the job service asks of the runner ---------------------------------------
 
-    def enqueue(self, job_id: str) -> None:
-        """Queue a job that is QUEUED in the store; it starts when a slot is free."""
-        self._queue.append(job_id)
+    def enqueue(self, job: Job) -> None:
+        """Queue a job that is QUEUED in the store; it starts when a slot is free and its
+        owner's turn has come."""
+        self._queue.push(job.id, job.owner)
         self._fill()
 
     def queue_state(self, job_id: str) -> QueueState:
-        try:
-            ahead = self._queue.index(job_id)
-        except ValueError:
-            ahead = len(self._queue)
+        ahead = self._queue.ahead(job_id, self._running_by_owner())
         return QueueState(ahead, len(self._running), self._settings.limits.max_running_jobs)
+
+    def queued(self, owner: str | None) -> int:
+        """How many of `owner`'s jobs wait in the queue (for the queued quota)."""
+        return self._queue.queued(owner)
+
+    def running(self, owner: str | None) -> int:
+        """How many of `owner`'s jobs hold a slot (starting or running)."""
+        return self._running_by_owner()[owner]
 
     def destruction_set(self, when: float) -> None:
         """A job's destruction time is now `when` (epoch seconds)."""
@@ -147,15 +161,27 @@ class JobRunner:
     # -- queue -------------------------------------------------------------------------
 
     def _fill(self) -> None:
-        limit = self._settings.limits.max_running_jobs
-        while self._queue and len(self._running) < limit and not self._closing:
-            job_id = self._queue.popleft()
-            self._track(job_id, self._run(job_id))
+        limits = self._settings.limits
+        while len(self._running) < limits.max_running_jobs and not self._closing:
+            picked = self._queue.pop(self._running_by_owner(), limits.running_quota)
+            if picked is None:  # nothing queued, or only owners at their running quota
+                return
+            job_id, owner = picked
+            self._track(job_id, owner, self._run(job_id))
 
-    def _track(self, job_id: str, coro: Coroutine[Any, Any, None],
+    @property
+    def queue_length(self) -> int:
+        """How many jobs wait in the queue for a slot (for the metrics)."""
+        return len(self._queue)
+
+    def _running_by_owner(self) -> Counter[str | None]:
+        return Counter(running.owner for running in self._running.values())
+
+    def _track(self, job_id: str, owner: str | None, coro: Coroutine[Any, Any, None],
                handle: str | None = None) -> None:
-        task = asyncio.create_task(coro, name=f"job-{job_id}")
-        self._running[job_id] = _Running(task, handle)
+        # In a context of its own: its log lines name the job, not a request that started it.
+        task = asyncio.create_task(coro, name=f"job-{job_id}", context=job_context(job_id))
+        self._running[job_id] = _Running(task, owner, handle)
 
         def done(_: asyncio.Task[None]) -> None:
             self._running.pop(job_id, None)
@@ -164,8 +190,7 @@ class JobRunner:
         task.add_done_callback(done)
 
     async def _abort(self, job: Job, message: str | None = None) -> None:
-        if job.id in self._queue:
-            self._queue.remove(job.id)
+        self._queue.remove(job.id)
         running = self._running.get(job.id)
         if running is not None:
             running.aborting = True
@@ -181,7 +206,8 @@ class JobRunner:
     async def _end(self, job: Job, phase: Phase, **values: Any) -> None:
         """End the job (see JobLifecycle.end), recording the bytes its files now take."""
         stored = await asyncio.to_thread(self._stored_bytes, job)
-        self._phases.end(job.id, phase, stored_bytes=stored, **values)
+        if self._phases.end(job.id, phase, stored_bytes=stored, **values):
+            self._metrics.job_ended(job.app, phase.value, job.start_time)
 
     def _stored_bytes(self, job: Job) -> int:
         """What the job's files take; where they cannot be measured, what it had reserved."""
@@ -216,6 +242,8 @@ class JobRunner:
                       else exc if isinstance(exc, InnerspaceError | ValueError)
                       else repr(exc))
             log.warning("job %s could not start: %s", job.id, reason)
+            if isinstance(exc, EngineError):
+                self._metrics.engine_error("start")
             await self._end(job, Phase.ERROR, error_message=f"the job could not start: {reason}")
             return
         running.handle = handle
@@ -223,6 +251,7 @@ class JobRunner:
         try:
             self._phases.move(job.id, Phase.EXECUTING, start_time=started, container=handle,
                               message=None)
+            self._metrics.job_started(job.app, job.queued_at, started)
         except (JobNotFound, PhaseConflict) as exc:  # it ended or went while starting
             log.warning("job %s: its container started too late: %s", job.id, exc)
             await self._stop_quietly(handle)
@@ -249,6 +278,7 @@ class JobRunner:
             raise  # the service is closing: the container runs on and is re-attached later
         except Exception as exc:
             log.exception("job %s: supervision failed", job.id)
+            self._metrics.engine_error("supervise")
             await self._stop_quietly(handle)
             await self._end(job, Phase.ERROR,
                             error_message=f"the service lost track of the job: {exc!r}")
@@ -304,6 +334,7 @@ class JobRunner:
             return disk_problem(exc, "collecting its logs")
         except Exception as exc:  # the results still count; say why the logs are missing
             log.warning("job %s: could not collect logs: %s", job.id, exc)
+            self._metrics.engine_error("logs")
         return None
 
     async def _hold_to_quota(self, job: Job, files: JobFiles, watch: ResultWatch
@@ -332,12 +363,14 @@ class JobRunner:
             await self._engine.stop(handle)
         except Exception as exc:
             log.warning("could not stop container %s: %s", handle[:12], exc)
+            self._metrics.engine_error("stop")
 
     async def _remove_container(self, handle: str) -> None:
         try:
             await self._engine.remove(handle)
         except Exception as exc:
             log.warning("could not remove container %s: %s", handle[:12], exc)
+            self._metrics.engine_error("remove")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -360,11 +393,12 @@ class JobRunner:
                                                                 "while the service was down")
                 continue
             log.info("re-attaching job %s (container %s)", job.id, container.handle[:12])
-            self._track(job.id, self._supervise(job, container.handle), container.handle)
+            self._track(job.id, job.owner, self._supervise(job, container.handle),
+                        container.handle)
         for job in self._store.in_phases([Phase.QUEUED]):
             container = found.pop(job.id, None)
             if container is not None:  # started just before a crash: start it again cleanly
                 await self._remove_container(container.handle)
-            self._queue.append(job.id)
+            self._queue.push(job.id, job.owner)  # in the order queued: each owner's kept
         for leftover in found.values():  # containers of finished or deleted jobs
             await self._remove_container(leftover.handle)

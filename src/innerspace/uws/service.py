@@ -3,6 +3,11 @@
 Route handlers translate requests into calls here and results into documents; this layer
 checks input against the app's manifest, keeps jobs owner-private, and hands running to the
 runner. Bad input raises an InnerspaceError naming the problem, before anything is stored.
+
+Every operation takes the caller (a `Requester`: owner, groups, admin). A job is its owner's:
+another caller finds no such job (404, as for one that does not exist), except the service's
+administrators, who read, list, abort and delete any job; changing a job (its parameters,
+duration, destruction, running it) stays its owner's alone (403 for an administrator).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import statistics
 import time
 from pathlib import Path
 
+from innerspace.apps.access import Requester, check_app_access
 from innerspace.apps.catalogue import AppCatalogue, AppImage, UnknownAppError
 from innerspace.apps.manifest import AppManifest
 from innerspace.config import Settings
-from innerspace.errors import BadRequest, NotFound
+from innerspace.errors import BadRequest, Forbidden, NotFound
 from innerspace.inner.binding import missing as missing_inner_apis
-from innerspace.uws.errors import JobNotFound, PhaseConflict
+from innerspace.observability import ServiceMetrics
+from innerspace.uws.errors import JobNotFound, PhaseConflict, QueuedQuotaExceeded
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.lifecycle import JobLifecycle
 from innerspace.uws.notify import PhaseNotifier
@@ -28,16 +35,20 @@ from innerspace.uws.request import JobRequest, Upload, parse_time, positive_int,
 from innerspace.uws.runner import JobRunner
 from innerspace.uws.storage import check_storage
 from innerspace.uws.store import Job, JobRef, JobStore, ListFilter, new_job_id
+from innerspace.uws.usage import Usage, usage_of
 
 _JOB_ID = re.compile(r"^[a-z0-9]{16}$")
+EVERY_OWNER = "*"  # the job list's OWNER value for everyone's jobs (administrators)
 
 
 class JobService:
-    """All UWS operations, for one authenticated (or anonymous) owner at a time."""
+    """All UWS operations, each for the caller it is given."""
 
     def __init__(self, settings: Settings, store: JobStore, catalogue: AppCatalogue,
-                 runner: JobRunner, notifier: PhaseNotifier) -> None:
+                 runner: JobRunner, notifier: PhaseNotifier,
+                 metrics: ServiceMetrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics or ServiceMetrics()
         self._store = store
         self._catalogue = catalogue
         self._runner = runner
@@ -46,16 +57,28 @@ class JobService:
 
     # -- reading -----------------------------------------------------------------------
 
-    def get(self, owner: str | None, job_id: str) -> Job:
+    def get(self, caller: Requester, job_id: str) -> Job:
+        """The job, if the caller may see it (its owner, or an administrator)."""
         if not _JOB_ID.match(job_id):
             raise JobNotFound(job_id)
         job = self._store.get(job_id)
-        if job is None or job.owner != owner:
+        if job is None or (job.owner != caller.owner and not caller.admin):
             raise JobNotFound(job_id)  # another owner's job is indistinguishable from none
         return job
 
-    def list_jobs(self, owner: str | None, phases: list[str], after: str | None,
-                  last: str | None) -> list[JobRef]:
+    def _own(self, caller: Requester, job_id: str, change: str) -> Job:
+        """The job, if the caller may `change` it: its owner only (an administrator who
+        sees another owner's job is told why not)."""
+        job = self.get(caller, job_id)
+        if job.owner != caller.owner:
+            raise Forbidden(f"only the owner of job {job.id} may change {change}; "
+                            f"administrators may read, abort and delete it")
+        return job
+
+    def list_jobs(self, caller: Requester, phases: list[str], after: str | None,
+                  last: str | None, owner: str | None = None) -> list[JobRef]:
+        """The caller's jobs, filtered as UWS 1.1 says; `owner` (OWNER=) names whose jobs
+        an administrator lists instead, `*` for everyone's."""
         filters = ListFilter()
         for phase in phases:
             try:
@@ -70,9 +93,22 @@ class JobService:
             if count is None:
                 raise BadRequest(f"LAST must be a positive integer, got {last!r}")
             filters.last = min(count, 1_000_000)
-        return self._store.list_refs(owner, filters)
+        if owner is None or owner == caller.owner:
+            return self._store.list_refs(caller.owner, filters)
+        if not caller.admin:
+            raise Forbidden(f"OWNER={owner!r}: only administrators list other owners' jobs "
+                            f"(leave OWNER out for your own)")
+        return self._store.list_refs(owner, filters, every_owner=owner == EVERY_OWNER)
 
-    async def wait(self, owner: str | None, job_id: str, seconds: str,
+    def usage(self, caller: Requester, owner: str | None = None) -> Usage:
+        """The caller's usage and limits; an administrator may ask for another `owner`'s."""
+        if owner is None or owner == caller.owner:
+            return usage_of(self._settings, self._store, self._runner, caller.owner)
+        if not caller.admin:
+            raise Forbidden(f"owner={owner!r}: only administrators see other owners' usage")
+        return usage_of(self._settings, self._store, self._runner, owner)
+
+    async def wait(self, caller: Requester, job_id: str, seconds: str,
                    phase: str | None) -> Job:
         """UWS 1.1 blocking: return when the job leaves its phase (or `phase`), or on time-out.
 
@@ -93,7 +129,7 @@ class JobService:
                 raise BadRequest(f"PHASE {phase!r} is not a UWS phase") from None
         # Reading the job and taking its event happen with no await in between, so no
         # change can slip through; only existing, visible jobs get an event.
-        job = self.get(owner, job_id)
+        job = self.get(caller, job_id)
         event = self._notifier.watch(job_id)
         start_phase = job.phase
         # Only PENDING, QUEUED and EXECUTING block (UWS 1.1 §2.2.1.1); with PHASE, only when
@@ -105,8 +141,8 @@ class JobService:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not await self._notifier.wait(event, remaining):
-                return self.get(owner, job_id)
-            job = self.get(owner, job_id)
+                return self.get(caller, job_id)
+            job = self.get(caller, job_id)
             event = self._notifier.watch(job_id)
             if job.phase != start_phase:
                 return job
@@ -135,11 +171,13 @@ class JobService:
         except UnknownAppError as exc:
             raise BadRequest(str(exc)) from None
 
-    async def create(self, owner: str | None, request: JobRequest) -> Job:
+    async def create(self, caller: Requester, request: JobRequest) -> Job:
         if not request.app:
             raise BadRequest("the reserved parameter 'app' (name or name:version) is missing")
+        owner = caller.owner
         app = await self.resolve(request.app)
         manifest = app.manifest
+        check_app_access(self._settings, manifest, caller)
         lacking = missing_inner_apis(self._settings.datacentre, manifest)
         if lacking:
             raise BadRequest(f"app {manifest.name} needs inner APIs this data centre does "
@@ -151,6 +189,8 @@ class JobService:
         parameters, uploads = check_parameters(manifest, request.parameters, existing=())
         require_complete(manifest, parameters)
         check_storage(self._settings, self._store, owner)
+        if run:
+            self._check_queue_room(owner)  # before storing uploads; once more below
         job = Job(
             id=job_id, owner=owner, run_id=run_id(request.run_id),
             phase=Phase.QUEUED if run else Phase.PENDING, queued_at=now if run else None,
@@ -167,14 +207,31 @@ class JobService:
                                         self._settings.limits.max_upload_size)
                 stored = await asyncio.to_thread(self._stored_bytes, files)
                 job = job.with_changes(stored_bytes=stored)
+            if run:  # no await from here to the queue: creations together cannot pass it
+                self._check_queue_room(owner)
             job = self._store.insert(job)
         except BaseException:
             await asyncio.to_thread(files.remove)  # never a half-made job
             raise
         self._runner.destruction_set(job.destruction)
+        self._metrics.job_created(job.app)
         if run:
-            self._runner.enqueue(job.id)
+            self._runner.enqueue(job)
         return job
+
+    def _check_queue_room(self, owner: str | None) -> None:
+        """Refuse (429) a run for an owner with `max_queued_per_owner` jobs queued."""
+        quota = self._settings.limits.queued_quota
+        if quota is None:
+            return
+        queued = self._runner.queued(owner)
+        if queued >= quota:
+            who = f"{owner} already has" if owner is not None else \
+                "anonymous callers (who share one quota) already have"
+            raise QueuedQuotaExceeded(
+                f"queued-job quota reached: {who} {queued} job{'s' if queued != 1 else ''} "
+                f"waiting to run, the most allowed (limits.max_queued_per_owner = {quota}); "
+                f"run this job once some have started, or abort some")
 
     @staticmethod
     def _run_request(phase: str | None) -> bool:
@@ -218,11 +275,12 @@ class JobService:
 
     # -- changing ------------------------------------------------------------------------
 
-    async def update_parameters(self, owner: str | None, job_id: str,
+    async def update_parameters(self, caller: Requester, job_id: str,
                                 fields: list[tuple[str, str | Upload]]) -> Job:
         """Change a PENDING job's parameters (and RUNID, EXECUTIONDURATION, DESTRUCTION,
         PHASE=RUN) all at once: on any error nothing changes."""
-        job = self.get(owner, job_id)
+        job = self._own(caller, job_id, "its parameters")
+        owner = job.owner
         if job.phase is not Phase.PENDING:
             raise PhaseConflict(f"parameters can only be changed while the job is PENDING; "
                                 f"it is {job.phase}")
@@ -249,7 +307,9 @@ class JobService:
             changes["destruction"] = destruction
         if run:
             require_complete(manifest, parameters)
+            check_app_access(self._settings, manifest, caller)
             check_storage(self._settings, self._store, owner)
+            self._check_queue_room(owner)
         files = self._files(job.id)
         if uploads:
             await asyncio.to_thread(store_uploads, files, uploads,
@@ -264,17 +324,20 @@ class JobService:
             self._store.update(job.id, stored_bytes=stored)
         if destruction is not None:
             self._runner.destruction_set(destruction)
-        return self._queue(self.get(owner, job.id)) if run else self.get(owner, job.id)
+        return self._queue(self.get(caller, job.id)) if run else self.get(caller, job.id)
 
-    def run(self, owner: str | None, job_id: str) -> Job:
+    def run(self, caller: Requester, job_id: str) -> Job:
         """PHASE=RUN: queue a PENDING (or HELD) job; a no-op for one already on its way.
-        An owner at or over the storage quota gets no new run."""
-        job = self.get(owner, job_id)
+        An owner at or over the storage or queued quota gets no new run."""
+        job = self._own(caller, job_id, "its phase to RUN")
         if job.phase in (Phase.QUEUED, Phase.EXECUTING):
             return job
         check_transition(job.phase, Phase.QUEUED)  # a finished job: 409 before anything else
-        require_complete(AppManifest.model_validate(job.manifest), list(job.parameters))
-        check_storage(self._settings, self._store, owner)
+        manifest = AppManifest.model_validate(job.manifest)
+        require_complete(manifest, list(job.parameters))
+        check_app_access(self._settings, manifest, caller)  # membership may have ended
+        check_storage(self._settings, self._store, job.owner)
+        self._check_queue_room(job.owner)
         return self._queue(job)
 
     def _queue(self, job: Job) -> Job:
@@ -283,31 +346,37 @@ class JobService:
         if job.phase in (Phase.QUEUED, Phase.EXECUTING):
             return job
         self._phases.move(job.id, Phase.QUEUED, queued_at=time.time())
-        self._runner.enqueue(job.id)
-        return self.get(job.owner, job.id)
+        self._runner.enqueue(job)
+        return self._store_get(job.id)
 
-    async def abort(self, owner: str | None, job_id: str) -> Job:
-        job = self.get(owner, job_id)
+    def _store_get(self, job_id: str) -> Job:
+        job = self._store.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    async def abort(self, caller: Requester, job_id: str) -> Job:
+        job = self.get(caller, job_id)
         await self._runner.abort(job)
-        return self.get(owner, job_id)
+        return self.get(caller, job_id)
 
-    def set_execution_duration(self, owner: str | None, job_id: str, text: str) -> Job:
-        job = self.get(owner, job_id)
+    def set_execution_duration(self, caller: Requester, job_id: str, text: str) -> Job:
+        job = self._own(caller, job_id, "its execution duration")
         if job.phase is not Phase.PENDING:
             raise PhaseConflict(f"the execution duration can only be changed while the job "
                                 f"is PENDING; it is {job.phase}")
         self._store.update(job.id, execution_duration=self._duration(text, 0))
-        return self.get(owner, job_id)
+        return self.get(caller, job_id)
 
-    def set_destruction(self, owner: str | None, job_id: str, text: str) -> Job:
-        job = self.get(owner, job_id)
+    def set_destruction(self, caller: Requester, job_id: str, text: str) -> Job:
+        job = self._own(caller, job_id, "its destruction time")
         when = self._destruction(text, time.time(), job.creation_time)
         self._store.update(job.id, destruction=when)
         self._runner.destruction_set(when)
-        return self.get(owner, job_id)
+        return self.get(caller, job_id)
 
-    async def delete(self, owner: str | None, job_id: str) -> None:
-        job = self.get(owner, job_id)
+    async def delete(self, caller: Requester, job_id: str) -> None:
+        job = self.get(caller, job_id)
         await self._runner.forget(job)
 
     # -- files ---------------------------------------------------------------------------

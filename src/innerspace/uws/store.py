@@ -202,9 +202,13 @@ class JobStore:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return _job(row) if row else None
 
-    def list_refs(self, owner: str | None, filters: ListFilter) -> list[JobRef]:
+    def list_refs(self, owner: str | None, filters: ListFilter, *,
+                  every_owner: bool = False) -> list[JobRef]:
+        """The jobs of `owner` (None: of anonymous callers), or of every owner."""
         columns = (jobs.c.id, jobs.c.phase, jobs.c.owner, jobs.c.run_id, jobs.c.creation_time)
-        query = select(*columns).where(_owner_is(owner))
+        query = select(*columns)
+        if not every_owner:
+            query = query.where(_owner_is(owner))
         if filters.phases:
             query = query.where(jobs.c.phase.in_([str(p) for p in filters.phases]))
         else:
@@ -243,6 +247,19 @@ class JobStore:
                  .order_by(jobs.c.seq.desc()).limit(limit))
         with self.engine.connect() as conn:
             return [float(row[0]) for row in conn.execute(query)]
+
+    def phase_counts(self, owner: str | None) -> dict[Phase, int]:
+        """How many jobs `owner` has in each phase it has jobs in."""
+        query = (select(jobs.c.phase, func.count()).where(_owner_is(owner))
+                 .group_by(jobs.c.phase))
+        with self.engine.connect() as conn:
+            return {Phase(row[0]): int(row[1]) for row in conn.execute(query)}
+
+    def phase_totals(self) -> dict[str, int]:
+        """How many jobs, of every owner, are in each phase (the metrics; phase is indexed)."""
+        query = select(jobs.c.phase, func.count()).group_by(jobs.c.phase)
+        with self.engine.connect() as conn:
+            return {str(row[0]): int(row[1]) for row in conn.execute(query)}
 
     def count(self) -> int:
         with self.engine.connect() as conn:

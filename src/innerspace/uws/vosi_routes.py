@@ -27,7 +27,9 @@ async def root(request: Request) -> Response:
 
 @router.get("/capabilities", summary="VOSI capabilities")
 async def capabilities(request: Request) -> Response:
-    return Response(capabilities_document(base_url(request)), media_type=media.XML)
+    return Response(capabilities_document(base_url(request),
+                                          request.app.state.settings.auth.interface_security),
+                    media_type=media.XML)
 
 
 @router.get("/availability", summary="VOSI availability")

@@ -20,7 +20,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
+from innerspace.auth import Challenges
 from innerspace.errors import InnerspaceError, for_status
+from innerspace.web.urls import base_url
 
 log = logging.getLogger("innerspace.web")
 
@@ -28,8 +30,16 @@ Renderer = Callable[[Request, InnerspaceError], Response]
 
 
 def challenge_headers(error: InnerspaceError) -> dict[str, str] | None:
-    """A 401 says how to authenticate."""
+    """A 401 says how to authenticate (the service's own challenges replace this in
+    ErrorRenderers.render)."""
     return {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+
+
+def challenges_for(request: Request, error: InnerspaceError) -> list[str]:
+    """The WWW-Authenticate challenges of a 401: the service's (app.state.challenges, from
+    its auth settings), else a bare Bearer."""
+    challenges: Challenges | None = getattr(request.app.state, "challenges", None)
+    return challenges.for_error(base_url(request), error) if challenges else ["Bearer"]
 
 
 def plain_text(_: Request, error: InnerspaceError) -> Response:
@@ -83,6 +93,10 @@ class ErrorRenderers:
     def render(self, request: Request, error: InnerspaceError,
                headers: dict[str, str] | None = None) -> Response:
         response = self.for_path(request.url.path)(request, error)
+        if error.status == 401:  # whichever protocol answers, one set of challenges
+            del response.headers["www-authenticate"]
+            for challenge in challenges_for(request, error):
+                response.headers.append("WWW-Authenticate", challenge)
         if error.retry_after is not None:
             response.headers.setdefault("Retry-After", str(error.retry_after))
         for name, value in (headers or {}).items():

@@ -5,9 +5,9 @@ has a token bucket per service: `trigger_burst` calls at once, then one per
 Retry-After and starts nothing, so that no caller can keep the service harvesting or
 rebuilding.
 
-Who may trigger: the `Trigger` dependency authenticates the caller (any known caller today,
-anyone when anonymous access is allowed). Once identity knows administrators, `may_trigger`
-is the one place to require one.
+Who may trigger (`may_trigger`, the one place that decides): the service's administrators
+(members of `auth.admin_groups`) once any authentication is configured; anyone while the
+service is an anonymous development one with no authentication at all.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Any
 
 from fastapi import Request
 
-from innerspace.errors import TooMany
-from innerspace.web.caller import Owner
+from innerspace.auth import Caller
+from innerspace.config import Settings
+from innerspace.errors import Forbidden, TooMany
+from innerspace.web.caller import CallerDep
 
 
 class TokenBucket:
@@ -50,10 +52,15 @@ class TokenBucket:
             return (1 - self._tokens) * self.interval
 
 
-def may_trigger(owner: str | None) -> None:
-    """The hook for who may trigger operator work: today whoever authenticated (or anyone,
-    when the service allows anonymous access). Administrators only, once identity has them:
-    raise Forbidden here."""
+def may_trigger(settings: Settings, caller: Caller, kind: str) -> None:
+    """Refuse (403) a caller who may not trigger `kind` of operator work, saying who may."""
+    if caller.admin or not settings.auth.configured:
+        return
+    groups = ", ".join(settings.auth.admin_groups)
+    who = (f"members of the administrator groups ({groups})" if groups else
+           "administrators, and this service names no administrator groups "
+           "(auth.admin_groups)")
+    raise Forbidden(f"{kind} is for {who} only")
 
 
 def buckets(request: Request) -> dict[str, TokenBucket]:
@@ -69,8 +76,8 @@ def trigger(kind: str) -> Callable[..., Awaitable[None]]:
     """A route dependency: the caller may trigger `kind` of work now, else 403 or 429."""
 
     # A coroutine, so that FastAPI does not hand it to a worker thread.
-    async def check(request: Request, owner: Owner) -> None:
-        may_trigger(owner)
+    async def check(request: Request, caller: CallerDep) -> None:
+        may_trigger(request.app.state.settings, caller, kind)
         limits: Any = request.app.state.settings.registry
         bucket = buckets(request).setdefault(
             kind, TokenBucket(limits.trigger_interval, limits.trigger_burst))

@@ -3,7 +3,10 @@ on a free loopback port, one for the session and more on demand.
 
 Tests that use one are marked `oidc` from their fixtures (they need node, not Docker: they
 run under `pytest -m "not docker"`, and skip with the reason when node or npm is missing).
-When such a test fails, the end of its providers' logs is added to the report."""
+When such a test fails, the end of its providers' logs is added to the report.
+
+`make_auth_service` starts innerspace services to check tokens against (the fake engine:
+no Docker)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.fake_service import FakeEngineService
 from tests.support.oidc_node import ProviderUnavailable
 from tests.support.oidc_provider import OIDCProvider
 
@@ -104,3 +108,21 @@ def make_oidc_provider(tmp_path_factory: pytest.TempPathFactory, pytestconfig: p
     yield make
     for provider in own:
         provider.stop()
+
+
+@pytest.fixture
+def make_auth_service(tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[Callable[..., FakeEngineService]]:
+    """Start innerspace services with the given `auth` settings (tests/support/oidc_service
+    has those of a service trusting a provider), the job machinery on the fake engine (no
+    Docker), each on a loopback port of its own; all stopped after the test."""
+    started: list[FakeEngineService] = []
+
+    def make(**auth: Any) -> FakeEngineService:
+        service = FakeEngineService(tmp_path_factory.mktemp("data"), auth=auth)
+        started.append(service.start())
+        return service
+
+    yield make
+    for service in started:
+        service.stop()

@@ -48,8 +48,8 @@ def test_the_commands_and_their_order() -> None:
     listed = [line.split()[1] for line in output.splitlines()
               if line.startswith("│ ") and len(line.split()) > 2]
     assert listed[listed.index("version"):] == [
-        "version", "serve", "base-image", "submit", "plan", "run", "jobs", "job", "results",
-        "app", "repo"]
+        "version", "serve", "base-image", "submit", "plan", "run", "jobs", "usage", "job",
+        "results", "login", "logout", "token", "app", "repo"]
     code, output = invoke("app", "--help")
     assert code == 0
     for command in ("lint", "build", "publish", "list", "show"):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from innerspace import observability
 from innerspace.cli import app
 from innerspace.cli.operators import is_loopback
 
@@ -26,6 +27,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     for name in ("INNERSPACE_TOKENS", "INNERSPACE_ALLOW_ANONYMOUS", "INNERSPACE_CONFIG",
                  "INNERSPACE_PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
+    # The root logger stays as pytest set it (test_serve_logging.py covers what serve
+    # makes of it), so that the warning is seen once on stderr and once in caplog.
+    monkeypatch.setattr(observability, "configure_logging", lambda *_: None)
     return calls
 
 
@@ -43,7 +47,8 @@ def test_anonymous_service_beyond_loopback_is_warned_about(
     with caplog.at_level(logging.WARNING, logger="innerspace"):
         stdout, stderr = serve(tmp_path, host)
     assert [{k: v for k, v in options.items() if k != "http"} for options in served] == [
-        {"host": host, "port": 8123, "log_level": "info", "access_log": False, "loop": "auto"}]
+        {"host": host, "port": 8123, "log_level": "info", "log_config": None,
+         "access_log": False, "loop": "auto", "proxy_headers": False}]
     # The request head bound (limits.max_request_head) rides on the HTTP protocol class.
     assert served[0]["http"].head_limit == 64 * 1024
     assert stderr.startswith(f"WARNING: innerspace listens on {host}, beyond this machine, "

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from innerspace.auth import Caller
 from innerspace.engines.base import EngineError
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.phases import Phase
@@ -204,7 +205,7 @@ async def test_stored_bytes_are_reserved_while_running_and_measured_at_the_end(
     catalogue = DemoCatalogue(manifest)
     async with UWSHarness(tmp_path, catalogue=catalogue, log_size="1M") as uws:
         uws.engine.hold_pulls()
-        created = await uws.service.create(None, request_to_run())
+        created = await uws.service.create(Caller(None), request_to_run())
         assert uws.job(created.id).stored_bytes == 0, "queued: nothing stored yet"
         uws.engine.release_pulls()
         running = await uws.executing(created.id)
@@ -219,7 +220,7 @@ async def test_an_aborted_running_job_gives_back_its_reservation(tmp_path: Path)
     async with UWSHarness(tmp_path) as uws:
         job = uws.submit()
         assert (await uws.executing(job.id)).stored_bytes > 1024**3, "1G and the logs"
-        await uws.service.abort(None, job.id)
+        await uws.service.abort(Caller(None), job.id)
         ended = uws.job(job.id)
     assert ended.phase is Phase.ABORTED and ended.stored_bytes < 64 * 1024
 
@@ -239,6 +240,6 @@ async def test_a_job_whose_files_cannot_all_go_is_deleted_all_the_same(
     async with UWSHarness(tmp_path) as uws:
         job = uws.add(Phase.COMPLETED)
         monkeypatch.setattr(JobFiles, "remove", remove)
-        await uws.service.delete(None, job.id)
+        await uws.service.delete(Caller(None), job.id)
         assert uws.store.get(job.id) is None
     assert f"job {job.id}: its files could not all be removed" in caplog.text

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from innerspace.auth import Caller
 from innerspace.errors import BadRequest, NotFound, TooLarge
 from innerspace.uws.errors import JobNotFound, PhaseConflict
 from innerspace.uws.phases import Phase
@@ -59,7 +60,7 @@ async def run_to_end(uws: UWSHarness, job: Job, **finish: Any) -> Job:
 
 async def test_create_with_run_queues_and_the_job_completes(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create("alice", request(("name", "Bo"), phase="RUN",
+        job = await uws.service.create(Caller("alice"), request(("name", "Bo"), phase="RUN",
                                                         RUNID="first"))
         assert job.phase is Phase.QUEUED and job.queued_at is not None
         done = await run_to_end(uws, job, results={"greeting.txt": "Hello, Bo!\n"})
@@ -70,29 +71,29 @@ async def test_create_with_run_queues_and_the_job_completes(tmp_path: Path) -> N
 
 async def test_a_pending_job_runs_on_request_once(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request(("count", "3")))
+        job = await uws.service.create(Caller(None), request(("count", "3")))
         assert job.phase is Phase.PENDING and uws.engine.pulls == 0
-        queued = uws.service.run(None, job.id)
+        queued = uws.service.run(Caller(None), job.id)
         assert queued.phase is Phase.QUEUED
         await uws.executing(job.id)
-        assert uws.service.run(None, job.id).phase is Phase.EXECUTING, "a no-op"
+        assert uws.service.run(Caller(None), job.id).phase is Phase.EXECUTING, "a no-op"
         done = await run_to_end(uws, job)
         with pytest.raises(PhaseConflict):
-            uws.service.run(None, job.id)
+            uws.service.run(Caller(None), job.id)
     assert done.phase is Phase.COMPLETED
     assert uws.engine.started == [job.id], "started once"
 
 
 async def test_parameters_change_while_pending_and_run_with_them(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request(("name", "Ada")))
+        job = await uws.service.create(Caller(None), request(("name", "Ada")))
         changed = await uws.service.update_parameters(
-            None, job.id, [("name", "Grace"), ("PHASE", "RUN"), ("RUNID", "again")])
+            Caller(None), job.id, [("name", "Grace"), ("PHASE", "RUN"), ("RUNID", "again")])
         assert changed.phase is Phase.QUEUED and changed.run_id == "again"
         assert [(p.id, p.value) for p in changed.parameters] == [("name", "Grace")]
         await uws.executing(job.id)
         with pytest.raises(PhaseConflict):
-            await uws.service.update_parameters(None, job.id, [("name", "late")])
+            await uws.service.update_parameters(Caller(None), job.id, [("name", "late")])
         await run_to_end(uws, job)
     assert '"name": "Grace"' in uws.files(job.id).params.read_text()
 
@@ -100,7 +101,7 @@ async def test_parameters_change_while_pending_and_run_with_them(tmp_path: Path)
 async def test_uploads_are_stored_under_safe_names(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
         upload = Upload("../m31 field.fits", io.BytesIO(b"SIMPLE  = T"))
-        job = await uws.service.create(None, request(("image", upload), app="stats"))
+        job = await uws.service.create(Caller(None), request(("image", upload), app="stats"))
         stored = uws.service.input_file(job, "image")
         with pytest.raises(NotFound):
             uws.service.input_file(job, "stretch")
@@ -124,7 +125,7 @@ async def test_bad_creation_stores_nothing(tmp_path: Path,
                                            app: str, message: str) -> None:
     async with harness(tmp_path) as uws:
         with pytest.raises(BadRequest, match=message):
-            await uws.service.create(None, request(*parameters, app=app))
+            await uws.service.create(Caller(None), request(*parameters, app=app))
         assert uws.store.count() == 0
     assert list(uws.settings.jobs_dir.iterdir()) == []
 
@@ -133,20 +134,21 @@ async def test_uploads_over_the_limit_leave_nothing_behind(tmp_path: Path) -> No
     async with harness(tmp_path, max_upload_size=1000) as uws:
         upload = Upload("big.fits", io.BytesIO(b"x" * 5000))
         with pytest.raises(TooLarge, match="at parameter 'image'"):
-            await uws.service.create(None, request(("image", upload), app="stats"))
+            await uws.service.create(Caller(None), request(("image", upload), app="stats"))
         assert uws.store.count() == 0
     assert list(uws.settings.jobs_dir.iterdir()) == []
 
 
 async def test_jobs_are_private_to_their_owner(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create("alice", request())
+        job = await uws.service.create(Caller("alice"), request())
         with pytest.raises(JobNotFound):
-            uws.service.get("bob", job.id)
+            uws.service.get(Caller("bob"), job.id)
         with pytest.raises(JobNotFound):
-            uws.service.get(None, job.id)
-        assert [ref.id for ref in uws.service.list_jobs("alice", [], None, None)] == [job.id]
-        assert uws.service.list_jobs("bob", [], None, None) == []
+            uws.service.get(Caller(None), job.id)
+        listed = uws.service.list_jobs(Caller("alice"), [], None, None)
+        assert [ref.id for ref in listed] == [job.id]
+        assert uws.service.list_jobs(Caller("bob"), [], None, None) == []
 
 
 # -- WAIT and quotes -------------------------------------------------------------------------
@@ -154,11 +156,11 @@ async def test_jobs_are_private_to_their_owner(tmp_path: Path) -> None:
 
 async def test_wait_is_woken_by_a_phase_change(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request())
-        waiting = asyncio.create_task(uws.service.wait(None, job.id, "600", None))
+        job = await uws.service.create(Caller(None), request())
+        waiting = asyncio.create_task(uws.service.wait(Caller(None), job.id, "600", None))
         await asyncio.sleep(0)  # no time passes: the WAIT runs up to its blocking point
         assert not waiting.done(), "a PENDING job blocks"
-        uws.service.run(None, job.id)
+        uws.service.run(Caller(None), job.id)
         async with asyncio.timeout(PATIENCE):
             woken = await waiting
         assert woken.phase is not Phase.PENDING
@@ -167,25 +169,25 @@ async def test_wait_is_woken_by_a_phase_change(tmp_path: Path) -> None:
 
 async def test_wait_returns_at_once_when_it_cannot_block(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request())
+        job = await uws.service.create(Caller(None), request())
         async with asyncio.timeout(PATIENCE):
-            assert (await uws.service.wait(None, job.id, "600", "QUEUED")).phase is \
+            assert (await uws.service.wait(Caller(None), job.id, "600", "QUEUED")).phase is \
                 Phase.PENDING, "PHASE names another phase"
-            assert (await uws.service.wait(None, job.id, "0", None)).phase is Phase.PENDING
-            await uws.service.abort(None, job.id)
-            assert (await uws.service.wait(None, job.id, "600", None)).phase is \
+            assert (await uws.service.wait(Caller(None), job.id, "0", None)).phase is Phase.PENDING
+            await uws.service.abort(Caller(None), job.id)
+            assert (await uws.service.wait(Caller(None), job.id, "600", None)).phase is \
                 Phase.ABORTED, "a final phase"
 
 
 async def test_wait_times_out_when_nothing_changes(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request())
-        assert (await uws.service.wait(None, job.id, "1", None)).phase is Phase.PENDING
+        job = await uws.service.create(Caller(None), request())
+        assert (await uws.service.wait(Caller(None), job.id, "1", None)).phase is Phase.PENDING
 
 
 async def test_quotes_follow_the_queue(tmp_path: Path) -> None:
     async with harness(tmp_path, max_running_jobs=1) as uws:
-        jobs = [await uws.service.create(None, request(phase="RUN")) for _ in range(3)]
+        jobs = [await uws.service.create(Caller(None), request(phase="RUN")) for _ in range(3)]
         running = await uws.executing(jobs[0].id)
         quotes = [uws.service.quote(uws.job(job.id)) for job in jobs]
         for job in jobs:
@@ -203,24 +205,24 @@ async def test_quotes_follow_the_queue(tmp_path: Path) -> None:
 
 async def test_abort_through_the_service(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        pending = await uws.service.create(None, request())
-        assert (await uws.service.abort(None, pending.id)).phase is Phase.ABORTED
+        pending = await uws.service.create(Caller(None), request())
+        assert (await uws.service.abort(Caller(None), pending.id)).phase is Phase.ABORTED
         with pytest.raises(PhaseConflict):
-            await uws.service.abort(None, pending.id)
-        running = await uws.service.create(None, request(phase="RUN"))
+            await uws.service.abort(Caller(None), pending.id)
+        running = await uws.service.create(Caller(None), request(phase="RUN"))
         await uws.executing(running.id)
-        assert (await uws.service.abort(None, running.id)).phase is Phase.ABORTED
+        assert (await uws.service.abort(Caller(None), running.id)).phase is Phase.ABORTED
 
 
 async def test_delete_during_execution_stops_and_removes_everything(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request(phase="RUN"))
+        job = await uws.service.create(Caller(None), request(phase="RUN"))
         await uws.executing(job.id)
         handle = uws.engine.container_of(job.id).handle
-        waiting = asyncio.create_task(uws.service.wait(None, job.id, "600", None))
-        await uws.service.delete(None, job.id)
+        waiting = asyncio.create_task(uws.service.wait(Caller(None), job.id, "600", None))
+        await uws.service.delete(Caller(None), job.id)
         with pytest.raises(JobNotFound):
-            uws.service.get(None, job.id)
+            uws.service.get(Caller(None), job.id)
         async with asyncio.timeout(PATIENCE):
             ended = await asyncio.gather(waiting, return_exceptions=True)
     seen = ended[0]  # the WAIT saw the job's end, or its deletion
@@ -234,10 +236,10 @@ async def test_delete_during_execution_stops_and_removes_everything(tmp_path: Pa
 
 async def test_destruction_time_set_through_the_service_destroys(tmp_path: Path) -> None:
     async with harness(tmp_path) as uws:
-        job = await uws.service.create(None, request(phase="RUN"))
+        job = await uws.service.create(Caller(None), request(phase="RUN"))
         await run_to_end(uws, job, results={"a.txt": "A"})
         soon = datetime.fromtimestamp(time.time() + 1, UTC).isoformat()
-        assert uws.service.set_destruction(None, job.id, soon).destruction > time.time()
+        assert uws.service.set_destruction(Caller(None), job.id, soon).destruction > time.time()
         await uws.gone(job.id)  # the reaper, woken for the sooner time
         handle = uws.engine.container_of(job.id).handle
         await uws.engine.until(lambda: uws.engine.containers[handle].removed)

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
+from innerspace.auth import Caller
 from innerspace.db import jobs, metadata, open_database
 from innerspace.errors import Unavailable
 from innerspace.uws.errors import StorageQuotaExceeded
@@ -43,7 +44,7 @@ def demo(run: bool = True) -> JobRequest:
 
 async def completed_with(uws: UWSHarness, owner: str | None, size: int) -> Job:
     """A job of `owner` that ran and left `size` bytes of results."""
-    job = await uws.service.create(owner, demo())
+    job = await uws.service.create(Caller(owner), demo())
     await uws.executing(job.id)
     await uws.engine.finish(job.id, results={"big.txt": "x" * size})
     return await uws.reached(job.id, *ENDED)
@@ -54,17 +55,17 @@ async def test_an_owner_over_the_quota_gets_no_new_job(tmp_path: Path) -> None:
         kept = await completed_with(uws, "alice", 2 * MiB)
         assert kept.phase is Phase.COMPLETED
         with pytest.raises(StorageQuotaExceeded) as refused:
-            await uws.service.create("alice", demo())
+            await uws.service.create(Caller("alice"), demo())
         pending_before = uws.store.count()
         with pytest.raises(StorageQuotaExceeded):
-            await uws.service.create("alice", demo(run=False))
+            await uws.service.create(Caller("alice"), demo(run=False))
         assert uws.store.count() == pending_before, "nothing stored"
-        bobs = await uws.service.create("bob", demo())  # another owner is unaffected
+        bobs = await uws.service.create(Caller("bob"), demo())  # another owner is unaffected
         await uws.executing(bobs.id)
         await uws.engine.finish(bobs.id)
         await uws.reached(bobs.id, *ENDED)
-        await uws.service.delete("alice", kept.id)
-        again = await uws.service.create("alice", demo())  # room again
+        await uws.service.delete(Caller("alice"), kept.id)
+        again = await uws.service.create(Caller("alice"), demo())  # room again
         await uws.executing(again.id)
         await uws.engine.finish(again.id)
         await uws.reached(again.id, *ENDED)
@@ -76,12 +77,12 @@ async def test_an_owner_over_the_quota_gets_no_new_job(tmp_path: Path) -> None:
 
 async def test_a_pending_job_cannot_run_over_the_quota(tmp_path: Path) -> None:
     async with UWSHarness(tmp_path, max_storage_per_owner="1M") as uws:
-        pending = await uws.service.create("alice", demo(run=False))
+        pending = await uws.service.create(Caller("alice"), demo(run=False))
         await completed_with(uws, "alice", 2 * MiB)
         with pytest.raises(StorageQuotaExceeded):
-            uws.service.run("alice", pending.id)
+            uws.service.run(Caller("alice"), pending.id)
         with pytest.raises(StorageQuotaExceeded):
-            await uws.service.update_parameters("alice", pending.id,
+            await uws.service.update_parameters(Caller("alice"), pending.id,
                                                 [("name", "Grace"), ("PHASE", "RUN")])
         unchanged = uws.job(pending.id)
     assert unchanged.phase is Phase.PENDING
@@ -92,7 +93,7 @@ async def test_anonymous_callers_share_one_quota(tmp_path: Path) -> None:
     async with UWSHarness(tmp_path, max_storage_per_owner="1M") as uws:
         await completed_with(uws, None, 2 * MiB)
         with pytest.raises(StorageQuotaExceeded, match="anonymous callers"):
-            await uws.service.create(None, demo())
+            await uws.service.create(Caller(None), demo())
 
 
 async def test_running_jobs_count_at_their_result_quota(tmp_path: Path) -> None:
@@ -101,19 +102,19 @@ async def test_running_jobs_count_at_their_result_quota(tmp_path: Path) -> None:
     async with UWSHarness(tmp_path, max_storage_per_owner="3G", max_result_size="1G",
                           log_size="1M", max_running_jobs=4) as uws:
         uws.engine.hold_pulls()
-        queued = [(await uws.service.create("alice", demo())).id for _ in range(4)]
+        queued = [(await uws.service.create(Caller("alice"), demo())).id for _ in range(4)]
         uws.engine.release_pulls()  # all four start together; three fit
         ended = [j for j in queued if (await uws.reached(
             j, Phase.EXECUTING, Phase.ERROR)).phase is Phase.ERROR]
         assert len(ended) == 1, "3 x (1G + 1M) reach the 3G quota"
         message = uws.job(ended[0]).error_message or ""
         with pytest.raises(StorageQuotaExceeded, match="hold 3G of the 3G allowed"):
-            await uws.service.create("alice", demo())
+            await uws.service.create(Caller("alice"), demo())
         for job_id in queued:
             if job_id not in ended:
                 await uws.engine.finish(job_id)
                 await uws.reached(job_id, *ENDED)
-        again = await uws.service.create("alice", demo())  # they ended small: room again
+        again = await uws.service.create(Caller("alice"), demo())  # they ended small: room again
         await uws.executing(again.id)
         await uws.engine.finish(again.id)
         await uws.reached(again.id, *ENDED)
@@ -123,10 +124,10 @@ async def test_running_jobs_count_at_their_result_quota(tmp_path: Path) -> None:
 
 async def test_no_quota_when_it_is_turned_off(tmp_path: Path) -> None:
     async with UWSHarness(tmp_path, max_storage_per_owner=0, max_result_size="1G") as uws:
-        jobs = [await uws.service.create("alice", demo(run=False)) for _ in range(3)]
+        jobs = [await uws.service.create(Caller("alice"), demo(run=False)) for _ in range(3)]
         for job in jobs:
             uws.store.update(job.id, stored_bytes=1024**5)  # as if huge
-        extra = await uws.service.create("alice", demo(run=False))
+        extra = await uws.service.create(Caller("alice"), demo(run=False))
     assert extra.phase is Phase.PENDING
 
 
@@ -148,10 +149,10 @@ async def test_uploads_count_towards_the_stored_bytes(tmp_path: Path) -> None:
     stats = demo_manifest(name="stats", parameters={"image": {"type": "file"}})
     async with UWSHarness(tmp_path, catalogue=DemoCatalogue(stats)) as uws:
         upload = Upload("a.fits", io.BytesIO(b"x" * 5000))
-        job = await uws.service.create("alice", JobRequest.from_fields(
+        job = await uws.service.create(Caller("alice"), JobRequest.from_fields(
             [("app", "stats"), ("image", upload)]))
         smaller = Upload("b.fits", io.BytesIO(b"y" * 100))
-        await uws.service.update_parameters("alice", job.id, [("image", smaller)])
+        await uws.service.update_parameters(Caller("alice"), job.id, [("image", smaller)])
         after = uws.job(job.id)
     assert job.stored_bytes >= 5000, "the upload and its directories"
     assert after.stored_bytes < job.stored_bytes, "the replaced upload went"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from innerspace.config import RegistryLimits
+from innerspace.config import Auth, RegistryLimits
 from innerspace.web import errors
 from innerspace.web.triggers import TokenBucket, trigger
 
@@ -39,8 +39,8 @@ def test_a_burst_then_one_per_interval() -> None:
 def test_the_dependency_answers_429_with_retry_after() -> None:
     app = FastAPI()
     app.state.settings = SimpleNamespace(
-        registry=RegistryLimits(trigger_interval=60, trigger_burst=1), tokens={},
-        allow_anonymous=None, anonymous_allowed=True)
+        registry=RegistryLimits(trigger_interval=60, trigger_burst=1), auth=Auth(),
+        tokens={}, allow_anonymous=None, anonymous_allowed=True)
     done: list[str] = []
 
     @app.post("/work", dependencies=[Depends(trigger("work"))])

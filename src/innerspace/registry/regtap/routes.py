@@ -95,7 +95,9 @@ async def sync(request: Request, index: Index) -> Response:
 
 @router.get("/capabilities", summary="VOSI capabilities of the RegTAP service")
 async def capabilities(request: Request, index: Index) -> Response:
-    return Response(capabilities_document(tap_url(request), index), media_type=media.XML)
+    security = request.app.state.settings.auth.public_interface_security
+    return Response(capabilities_document(tap_url(request), index, security),
+                    media_type=media.XML)
 
 
 @router.get("/availability", summary="VOSI availability of the RegTAP service")

@@ -4,6 +4,7 @@ and limits; and the VOSI endpoints), its tables (rr and TAP_SCHEMA) and its avai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from lxml import etree
@@ -44,14 +45,20 @@ ADQL_FEATURES: dict[str, list[tuple[str, str | None]]] = {
 }
 
 
-def capabilities_document(tap_url: str, index: RegTAPIndex) -> bytes:
-    """VOSI capabilities: the TAP capability (TAPRegExt, data model RegTAP 1.1) and VOSI."""
+def capabilities_document(tap_url: str, index: RegTAPIndex,
+                          security: Sequence[str | None] = (None,)) -> bytes:
+    """VOSI capabilities: the TAP capability (TAPRegExt, data model RegTAP 1.1) and VOSI.
+    The TAP capability has an interface per security method in `security` (None:
+    anonymous); the VOSI endpoints are anonymous."""
     e = ElementMaker(nsmap={"vosi": VOSI_CAP_NS, "vr": VR_NS, "vs": VS_NS, "tr": TR_NS,
                             "xsi": XSI_NS})
 
-    def interface(url: str, use: str, **attributes: str) -> etree._Element:
+    def interface(url: str, use: str, method: str | None = None,
+                  **attributes: str) -> etree._Element:
         element: etree._Element = e.interface(e.accessURL(url, use=use), role="std",
                                               **attributes)
+        if method:
+            element.append(e.securityMethod(standardID=method))
         element.set(XSI_TYPE, "vs:ParamHTTP")
         return element
 
@@ -59,7 +66,8 @@ def capabilities_document(tap_url: str, index: RegTAPIndex) -> bytes:
     tap.set(XSI_TYPE, "tr:TableAccess")
     tap.append(e.description("RegTAP 1.1: ADQL queries over the resources of this registry "
                              "(synchronous only)"))
-    tap.append(interface(tap_url, "base", version="1.1"))
+    for method in security:
+        tap.append(interface(tap_url, "base", method, version="1.1"))
     tap.append(e.dataModel("Registry 1.1", **{"ivo-id": vocabulary.REGTAP_DATA_MODEL}))
     language = e.language(e.name("ADQL"), e.version("2.0", **{"ivo-id": vocabulary.ADQL_2_0}),
                           e.version("2.1", **{"ivo-id": vocabulary.ADQL_2_1}),
