@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything innerspace needs on this machine, idempotently, saying what it does:
-# the Python environment (.venv, from the hashed lock file), a running Docker engine, and the
-# Python base image built from Debian packages.
+# the Python environment (.venv, from the hashed lock file), a running Docker engine, the OCI
+# registry, the Python base image built from Debian packages, and the IVOA schemas the tests
+# validate against (from Debian's python3-gavo, unpacked without installing it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -40,8 +41,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.innerspace-stamp 2>/dev/null)" !
     quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v 'is ignored: it is neither' >&2); }
     quiet_pip install -q --upgrade pip
     quiet_pip install -q --require-hashes -r requirements.lock
-    quiet_pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
-        || quiet_pip install -q --no-deps -e .
+    # The service with PostgreSQL and the dev tools: the lock holds exactly these extras.
+    quiet_pip install -q --no-deps --no-build-isolation -e ".[server,postgres,dev]" 2>/dev/null \
+        || quiet_pip install -q --no-deps -e ".[server,postgres,dev]"
     echo "$stamp" > .venv/.innerspace-stamp
 else
     say "Python environment .venv is up to date"
@@ -97,3 +99,17 @@ fi
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 say "checking the Python base image"
 .venv/bin/innerspace base-image
+
+# 5. IVOA schemas for the tests -------------------------------------------------------------
+# Debian's python3-gavo, downloaded and unpacked (never installed) into .run/ivoa-schemas,
+# with an XML catalog generated from its schemas; see scripts/ivoa-schemas.sh.
+bash scripts/ivoa-schemas.sh
+
+# 6. STILTS, for the TAP validator test -----------------------------------------------------
+# `stilts taplint` (Debian's package stilts, with its Java runtime) validates the registry's
+# TAP service in tests/integration/registry/regtap/test_taplint.py, which is skipped without it.
+if command -v stilts >/dev/null 2>&1; then
+    say "stilts is installed (taplint)"
+else
+    apt_install stilts
+fi

@@ -5,23 +5,36 @@ set from its fixtures so that no test can forget them:
   or starts a service on an engine depends on it; tests/integration/conftest.py);
 - `swarm`: it runs on the two-node swarm (`swarm_cluster`, or the Swarm half of the UWS
   conformance tests);
-- `postgres`: it uses the PostgreSQL server (`postgres_url`).
+- `postgres`: it uses the PostgreSQL server (`postgres_url`);
+- `network`: it installs packages from PyPI (`pypi`, tests/integration/packaging).
 
 `pytest -m "not docker"` runs everything a machine without a Docker engine can run.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.support.paths import SCHEMAS
 from tests.support.postgres import postgres_url as find_postgres_url
 from tests.support.postgres import reset_postgres
-from tests.support.xmlcheck import SchemaSet
+from tests.support.tls import share_default_context
+from tests.support.xmlcheck import SchemaSet, schema_folder
 
 DOCKER_FIXTURE = "docker_client"
 SWARM_FIXTURE = "swarm_cluster"
 POSTGRES_FIXTURE = "postgres_url"
+NETWORK_FIXTURE = "pypi"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_default_context()  # one TLS context for the test process's httpx clients: tls.py
+    # rich fixes a console's width from COLUMNS when the console is made (the CLI's consoles
+    # are made at import), and tests choose the width per command; pytest-xdist's workers
+    # inherit COLUMNS=80 and LINES=24, which GNU readline (imported by pytest) sets.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,15 +47,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.swarm)
         if POSTGRES_FIXTURE in needs or params.get("database_url") == "postgresql":
             item.add_marker(pytest.mark.postgres)
+        if NETWORK_FIXTURE in needs:
+            item.add_marker(pytest.mark.network)
 
 
 @pytest.fixture(scope="session")
 def xml_schemas() -> SchemaSet:
-    """Validators for every namespace innerspace emits; skips when ../shared is absent."""
-    if not (SCHEMAS / "catalog.xml").is_file():
-        pytest.skip(f"the IVOA schemas are not at {SCHEMAS} (a clone without ../shared); "
-                    "set INNERSPACE_SHARED to the folder holding schemas/")
-    return SchemaSet(SCHEMAS)
+    """Validators for every namespace innerspace emits (the schemas of Debian's python3-gavo,
+    fetched by `make setup`, or now if it has not run)."""
+    return SchemaSet(schema_folder())
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ class HostilePeer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": 0.05})  # prompt shutdown()
 
     def __enter__(self) -> HostilePeer:
         self.thread.start()

@@ -258,56 +258,28 @@ class SampleRegistry:
 
 IVOA_NAMESPACES = [
     "http://www.openarchives.org/OAI/2.0/",
+    "http://www.openarchives.org/OAI/2.0/oai_dc/",
     "http://www.ivoa.net/xml/RegistryInterface/v1.0",
     "http://www.ivoa.net/xml/VOResource/v1.0",
     "http://www.ivoa.net/xml/VODataService/v1.1",
     "http://www.ivoa.net/xml/VORegistry/v1.0",
 ]
-DC_ELEMENTS = ["title", "creator", "subject", "description", "publisher", "contributor",
-               "date", "type", "format", "identifier", "source", "language", "relation",
-               "coverage", "rights"]
-
-# The official oai_dc.xsd (and the simpledc schema it imports) are not in shared/schemas.
-# These stand-ins are written here from the OAI-PMH 2.0 specification's description of
-# oai_dc (one oai_dc:dc element holding any of the 15 DCMES elements, each repeatable, in any
-# order, text content). They omit the xml:lang attribute the official ones allow, so they are
-# at least as strict as the originals for what innerspace emits.
-DC_STANDIN = (
-    '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-    'targetNamespace="http://purl.org/dc/elements/1.1/" elementFormDefault="qualified">'
-    + "".join(f'<xs:element name="{name}" type="xs:string"/>' for name in DC_ELEMENTS)
-    + "</xs:schema>")
-OAI_DC_STANDIN = (
-    '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
-    'targetNamespace="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-    'elementFormDefault="qualified">'
-    '<xs:import namespace="http://purl.org/dc/elements/1.1/" schemaLocation="{dc}"/>'
-    '<xs:element name="dc"><xs:complexType>'
-    '<xs:choice minOccurs="0" maxOccurs="unbounded">'
-    + "".join(f'<xs:element ref="dc:{name}"/>' for name in DC_ELEMENTS)
-    + "</xs:choice></xs:complexType></xs:element></xs:schema>")
 
 
 class OAISchemas:
-    """OAI-PMH.xsd, RegistryInterface, VOResource, VODataService and VORegistry (from
-    shared/schemas through its catalog) plus the oai_dc stand-in, compiled as one set, so
-    that the strict wildcards of oai:metadata and oai:description are checked too."""
+    """OAI-PMH.xsd, the official oai_dc.xsd (with the simple Dublin Core schema it imports),
+    RegistryInterface, VOResource, VODataService and VORegistry (the schemas of Debian's
+    python3-gavo, through their catalog), compiled as one set, so that the strict wildcards
+    of oai:metadata and oai:description are checked too."""
 
-    def __init__(self, schemas: Path, workdir: Path) -> None:
+    def __init__(self, schemas: Path) -> None:
         os.environ["XML_CATALOG_FILES"] = str(schemas / "catalog.xml")
         from lxml import etree
 
         self._etree = etree
         self.parser = etree.XMLParser(no_network=True)
-        dc = workdir / "dc-standin.xsd"
-        dc.write_text(DC_STANDIN)
-        oai_dc = workdir / "oai_dc-standin.xsd"
-        oai_dc.write_text(OAI_DC_STANDIN.replace("{dc}", dc.as_uri()))
         imports = "".join(f'<xs:import namespace="{ns}" schemaLocation="{ns}"/>'
                           for ns in IVOA_NAMESPACES)
-        imports += ('<xs:import namespace="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-                    f'schemaLocation="{oai_dc.as_uri()}"/>')
         driver = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
         self.schema = etree.XMLSchema(etree.XML(driver.encode(), self.parser))
 

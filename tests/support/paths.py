@@ -1,5 +1,9 @@
 """Where things are, computed once: the checkout, the IVOA schemas, the example and test
-apps, the scripts. Every test finds files through these, never relative to its own path."""
+apps, the scripts. Every test finds files through these, never relative to its own path.
+
+The IVOA schemas are those of Debian's python3-gavo, unpacked by scripts/ivoa-schemas.sh
+(`make setup`) into .run/ivoa-schemas/current with a generated XML catalog;
+INNERSPACE_SCHEMAS may name another folder holding XML Schema files and their catalog.xml."""
 
 from __future__ import annotations
 
@@ -9,13 +13,12 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("INNERSPACE_SHARED", ROOT.parent / "shared"))
-SCHEMAS = SHARED / "schemas"
+RUN = ROOT / ".run"
+SCHEMAS = Path(os.environ.get("INNERSPACE_SCHEMAS") or RUN / "ivoa-schemas" / "current")
 EXAMPLES = ROOT / "examples" / "apps"
 TEST_APPS = ROOT / "tests" / "apps"
 SCRIPTS = ROOT / "scripts"
 SRC = ROOT / "src"
-RUN = ROOT / ".run"
 
 
 def load_script(name: str) -> ModuleType:

@@ -1,11 +1,16 @@
-"""Offline validation of innerspace's XML documents against the IVOA schemas in
-../shared/schemas (resolved through its XML catalog, never the network)."""
+"""Offline validation of innerspace's XML documents against the IVOA schemas of Debian's
+python3-gavo (scripts/ivoa-schemas.sh unpacks them and writes their XML catalog; imports are
+resolved through that catalog, never the network)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
 from pathlib import Path
 from typing import Any
+
+from tests.support.paths import SCHEMAS, SCRIPTS
 
 NAMESPACES = {
     "uws": "http://www.ivoa.net/xml/UWS/v1.0",
@@ -17,6 +22,24 @@ NAMESPACES = {
     "vg": "http://www.ivoa.net/xml/VORegistry/v1.0",
     "tr": "http://www.ivoa.net/xml/TAPRegExt/v1.0",
 }
+
+
+_fetching = threading.Lock()
+
+
+def schema_folder() -> Path:
+    """The folder of the IVOA schemas and their catalog.xml. `make setup` fetches them; a
+    checkout where it has not run gets them now (scripts/ivoa-schemas.sh, once), and a
+    machine that cannot fetch them fails here, saying why: no test skips for want of them."""
+    with _fetching:
+        if not (SCHEMAS / "catalog.xml").is_file():
+            done = subprocess.run(["bash", str(SCRIPTS / "ivoa-schemas.sh")],
+                                  capture_output=True, text=True, timeout=600, check=False)
+            assert (SCHEMAS / "catalog.xml").is_file(), (
+                f"no IVOA schemas at {SCHEMAS}: scripts/ivoa-schemas.sh (run by `make setup`) "
+                f"fetches them from Debian's python3-gavo, and said:\n"
+                f"{done.stdout}{done.stderr}")
+    return SCHEMAS
 
 
 def child(element: Any, path: str) -> Any:

@@ -32,7 +32,8 @@ class Recorder(ThreadingHTTPServer):
         self.other = other  # the URL of the other origin, for links and realms
         self.requests: list[tuple[str, str | None]] = []  # (path, Authorization)
         self.sent = 0
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": 0.05})  # prompt shutdown()
         self.thread.start()
 
     @property

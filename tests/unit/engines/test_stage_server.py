@@ -37,7 +37,8 @@ def jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def serve(workers: int = 4, per_peer: int = 4) -> Callable[[], Iterator[int]]:
     def running() -> Iterator[int]:
         server = stage.BoundedStageServer(("127.0.0.1", 0), workers=workers, per_peer=per_peer)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True,
+                                  kwargs={"poll_interval": 0.05})  # prompt shutdown()
         thread.start()
         try:
             yield server.server_address[1]
