@@ -48,10 +48,11 @@ class JobStatus:
     quote: datetime | None
     execution_duration: int | None
     destruction: datetime | None
-    parameters: dict[str, str]
+    parameters: dict[str, str]  # the app's own (without `app`, which is `app` below)
     results: list[ResultRef]
     error: str | None
     info: dict[str, str] = field(default_factory=dict)
+    app: str | None = None  # the reference that creates the job again (its `app` parameter)
 
     @property
     def is_final(self) -> bool:
@@ -86,12 +87,15 @@ def parse_job(document: bytes) -> JobStatus:
         quote=_time(root.find(f"{UWS}quote")),
         execution_duration=int(duration) if duration else None,
         destruction=_time(root.find(f"{UWS}destruction")),
-        parameters={p.get("id", ""): p.text or "" for p in root.iter(f"{UWS}parameter")},
+        parameters={p.get("id", ""): p.text or "" for p in root.iter(f"{UWS}parameter")
+                    if p.get("id") != "app"},
         results=[ResultRef(r.get("id", ""), r.get(f"{XLINK}href", ""),
                            int(size) if (size := r.get("size")) else None, r.get("mime-type"))
                  for r in root.iter(f"{UWS}result")],
         error=error_node.text if error_node is not None else None,
         info=info,
+        app=next((p.text for p in root.iter(f"{UWS}parameter") if p.get("id") == "app"),
+                 None),
     )
 
 

@@ -285,8 +285,12 @@ class JobService:
             raise PhaseConflict(f"parameters can only be changed while the job is PENDING; "
                                 f"it is {job.phase}")
         request = JobRequest.from_fields(fields)
-        if request.app is not None:
-            raise BadRequest("the app of an existing job cannot be changed")
+        # `app` may come back as the parameter list shows it (a client sending the whole
+        # list again), but never to change the app.
+        if request.app is not None and request.app.strip() not in (
+                job.app_reference, f"{job.app}:{job.app_version}"):
+            raise BadRequest(f"the app of an existing job cannot be changed (it is "
+                             f"{job.app_reference})")
         run = False
         if request.phase is not None:
             if request.phase.strip().upper() != "RUN":

@@ -99,6 +99,16 @@ class Job:
     def with_changes(self, **changes: Any) -> Job:
         return replace(self, **changes)
 
+    @property
+    def app_reference(self) -> str:
+        """The `app` value that creates this job again (its parameter list shows it):
+        `name@sha256:...` for an image pinned by its registry digest (exactly that image,
+        wherever the repository is shared), else `name:version` (a local image id, which
+        only the engine that built it knows)."""
+        if "@" in self.image:
+            return f"{self.app}@{self.image.rpartition('@')[2]}"
+        return f"{self.app}:{self.app_version}"
+
 
 @dataclass(frozen=True)
 class JobRef:

@@ -3,13 +3,20 @@ the job list (written directly, because it must stay fast with 10,000 jobs).
 
 vo-models' `skip_empty=True` output is not schema-valid (it drops required nil elements), so
 documents are rendered with nils kept. jobInfo holds elements in innerspace's own namespace.
+
+Every instant a client sees (in the job document, the job list and the text resources
+/destruction and /quote) is rounded to the millisecond once, by `instant`, and written by
+`iso`: vo-models truncates what it is given to milliseconds, so it is given instants that are
+already whole milliseconds, and one stored time never reads as two.
+
+The parameter list starts with `app`, the reference that resolves to the job's own image
+(`Job.app_reference`), so that a client can re-create the job from its parameters alone.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -45,21 +52,32 @@ class JobParameters(Parameters):
 JobDocument = Job[JobParameters]  # type: ignore[type-arg]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def instant(timestamp: float) -> datetime:
+    """A stored time (seconds since the epoch) as the instant clients see: UTC, rounded to
+    the nearest millisecond (in integers from there on, so no float error comes back)."""
+    return _EPOCH + timedelta(milliseconds=round(timestamp * 1000))
+
+
 def iso(timestamp: float | None) -> str:
-    """ISO 8601 UTC with milliseconds, as UWS clients expect (2026-01-02T03:04:05.678Z)."""
+    """ISO 8601 UTC with milliseconds, as UWS clients expect (2026-01-02T03:04:05.678Z);
+    the same text vo-models writes for `instant(timestamp)`. None is the empty string."""
     if timestamp is None:
         return ""
-    # Round (as vo-models does), so that every document shows the same instant.
-    whole, millis = divmod(round(timestamp * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    return instant(timestamp).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _when(timestamp: float | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+    return None if timestamp is None else instant(timestamp)
 
 
 def parameters_model(job: StoredJob, input_url: str) -> JobParameters:
-    items = [
+    """The job's parameters: `app` first (a reserved name no app may declare), then the
+    app's own, uploads by reference to their copy under the job's inputs."""
+    items = [Parameter(id="app", value=job.app_reference)]
+    items += [
         Parameter(id=p.id, value=f"{input_url}/{p.id}" if p.by_reference else p.value,
                   by_reference=p.by_reference)
         for p in job.parameters

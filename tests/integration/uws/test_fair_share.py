@@ -15,8 +15,10 @@ TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 def test_another_owner_starts_at_the_first_slot_turnover(make_service: Any) -> None:
     service = make_service(limits={"max_running_jobs": 2}, auth={"tokens": TOKENS})
     with service.client("alice-token") as alice, service.client("bob-token") as bob:
-        first = create(alice, {"app": "hello", "delay": 5, "PHASE": "RUN"})
-        second = create(alice, {"app": "hello", "delay": 20, "PHASE": "RUN"})  # holds a slot
+        # Both run far longer than it takes to see them EXECUTING (never a phase caught in
+        # passing); the second holds its slot well past the first one's end.
+        first = create(alice, {"app": "hello", "delay": 15, "PHASE": "RUN"})
+        second = create(alice, {"app": "hello", "delay": 40, "PHASE": "RUN"})  # holds a slot
         rest = [create(alice, {"app": "hello", "name": f"a{n}", "PHASE": "RUN"})
                 for n in range(4)]
         for job in (first, second):

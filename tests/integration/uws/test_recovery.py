@@ -13,18 +13,25 @@ def test_restart_reattaches_collects_and_keeps_queue(make_service: Any,
                                                      docker_client: Any) -> None:
     service = make_service(limits={"max_running_jobs": 1})
     with service.client() as http:
-        finishes_while_down = create(http, {"app": "hello", "name": "early", "delay": 1,
+        # Long enough to be seen EXECUTING (never a phase caught in passing); it then ends
+        # while no service watches it: the test waits for its container to exit.
+        finishes_while_down = create(http, {"app": "hello", "name": "early", "delay": 5,
                                             "PHASE": "RUN"})
         wait_phase(http, finishes_while_down, "EXECUTING")
     service.stop()
-    time.sleep(3)  # the container ends while no service watches it
+    job_label = {"label": f"org.innerspace.job={finishes_while_down.rsplit('/', 1)[-1]}"}
+    deadline = time.monotonic() + 120
+    while docker_client.api.containers(filters={**job_label, "status": "running"}):
+        assert time.monotonic() < deadline, "the job's container never ended"
+        time.sleep(0.5)
     service.start()
     with service.client() as http:
         root = wait_final(http, finishes_while_down)
         assert root.findtext(f"{UWS}phase") == "COMPLETED"
         assert http.get(f"{finishes_while_down}/results/greeting.txt").text == "Hello, early!\n"
 
-        still_running = create(http, {"app": "hello", "name": "late", "delay": 4,
+        # Runs far longer than a restart takes, so it is still EXECUTING after it.
+        still_running = create(http, {"app": "hello", "name": "late", "delay": 30,
                                       "PHASE": "RUN"})
         queued = create(http, {"app": "hello", "name": "queued", "PHASE": "RUN"})
         wait_phase(http, still_running, "EXECUTING")

@@ -91,7 +91,9 @@ def test_symlink_swapped_in_for_a_result_is_not_served(client: UWSClient,
 
 def test_symlinks_planted_by_a_running_app_are_ignored(client: UWSClient,
                                                        service: LiveService) -> None:
-    url = client.create(app="hello", delay="2", PHASE="RUN")
+    # Long enough that the links are surely planted while it runs (seeing EXECUTING is not
+    # a phase caught in passing), short enough to wait for its end.
+    url = client.create(app="hello", delay="15", PHASE="RUN")
     client.wait_for(url, {"EXECUTING"})
     results = job_dir(service, url) / "results"
     os.symlink("/etc/passwd", results / "leak.txt")

@@ -21,13 +21,17 @@ def test_pyvo_parses_jobs_in_every_phase(client: UWSClient) -> None:
     documents: dict[str, tuple[str, bytes]] = {}  # phase -> (job URL, job document)
     pending = client.create(app="hello", name="pyvo")
     documents["PENDING"] = pending, client.job(pending).raw
-    running = client.create(app="hello", delay="3", PHASE="RUN")
+    # Only an abort ends this one within the test, so EXECUTING is surely seen.
+    running = client.create(app="hello", delay="3600", PHASE="RUN")
     documents["EXECUTING"] = running, client.wait_for(running, {"EXECUTING"}).raw
-    documents["COMPLETED"] = running, client.wait_for(running).raw
+    assert_see_other(client.post(f"{running}/phase", {"PHASE": "ABORT"}), running)
+    finished, doc = client.run(app="hello")
+    documents["COMPLETED"] = finished, doc.raw
     failing = client.create(app="hello", delay="30", EXECUTIONDURATION="1", PHASE="RUN")
-    documents["ERROR"] = failing, client.wait_for(failing, timeout=25).raw
+    documents["ERROR"] = failing, client.wait_for(failing, timeout=60).raw
     assert_see_other(client.post(f"{pending}/phase", {"PHASE": "ABORT"}), pending)
     documents["ABORTED"] = pending, client.wait_for(pending).raw
+    assert client.wait_for(running, timeout=60).phase == "ABORTED"
 
     for phase, (url, raw) in documents.items():
         job = parse_job(io.BytesIO(raw), pedantic=True)
