@@ -30,10 +30,13 @@ from innerspace.registry.oai.routes import error_renderer as oai_error
 from innerspace.registry.oai.routes import router as oai_router
 from innerspace.registry.publishing import PublishingRegistry, RegistrySync
 from innerspace.registry.regtap import RegTAPIndex
+from innerspace.registry.regtap.async_routes import router as regtap_async_router
+from innerspace.registry.regtap.async_routes import tap_jobs
 from innerspace.registry.regtap.routes import error_renderer as tap_error
 from innerspace.registry.regtap.routes import router as regtap_router
 from innerspace.registry.routes import router as registry_router
 from innerspace.registry.store import RecordStore
+from innerspace.uws.inprocess import InProcessJobs
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.phases import Phase
 from innerspace.uws.routes import router as uws_router
@@ -71,6 +74,7 @@ class Services:
     registry: PublishingRegistry
     regtap: RegTAPIndex
     registry_sync: RegistrySync
+    tap_jobs: InProcessJobs | None = None  # the RegTAP service's /async queries
 
 
 def error_renderers() -> errors.ErrorRenderers:
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = PublishingRegistry(settings, RecordStore(database), catalogue)
         regtap = RegTAPIndex(settings.data_dir / "regtap.sqlite", settings.registry)
         registry_sync = RegistrySync(registry, regtap, settings.harvest, metrics=metrics)
+        queries = tap_jobs(settings, regtap)
         metrics.watch_jobs([p.value for p in Phase], store.phase_totals,
                            lambda: runner.queue_length)
         metrics.expect_harvests(settings.harvest)
@@ -111,9 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, store, engine, catalogue, runner,
             JobService(settings, store, catalogue, runner, notifier, metrics=metrics),
             datetime.now(UTC),
-            registry, regtap, registry_sync)
+            registry, regtap, registry_sync, queries)
         await engine.open()
         await runner.start()
+        queries.start()
         try:
             await asyncio.to_thread(catalogue.refresh)
         except CatalogueUnavailable as exc:
@@ -131,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for task in background:
                 task.cancel()
+            await queries.close()
             await runner.close()
             await engine.close()
             regtap.close()  # its query worker processes
@@ -150,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oai_router)
     app.include_router(registry_router)
     app.include_router(regtap_router, prefix=REGTAP_PREFIX)
+    app.include_router(regtap_async_router, prefix=REGTAP_PREFIX)
     app.include_router(auth_router)
     app.include_router(metrics_router)
     renderers = error_renderers()

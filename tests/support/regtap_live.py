@@ -7,6 +7,9 @@ RegTAP tests; they are module-scoped, so every test module gets its own index an
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,8 +17,10 @@ import httpx
 from fastapi import FastAPI
 from lxml import etree
 
-from innerspace.config import Auth
+from innerspace.config import Auth, Settings
 from innerspace.registry.regtap import RegTAPIndex
+from innerspace.registry.regtap.async_routes import router as async_router
+from innerspace.registry.regtap.async_routes import tap_jobs
 from innerspace.registry.regtap.routes import PATH, error_renderer, router
 from innerspace.web import errors
 from tests.support.net import ServerThread, free_port
@@ -26,12 +31,28 @@ RR_TABLES = ("resource", "capability", "interface", "res_subject", "res_role", "
              "res_schema", "res_table", "table_column")
 
 
-def regtap_app(index: RegTAPIndex | None) -> FastAPI:
-    """The RegTAP router as the service mounts it, with its errors rendered as there."""
-    app = FastAPI()
-    app.state.settings = SimpleNamespace(public_url=None, auth=Auth())
-    if index is not None:
-        app.state.services = SimpleNamespace(regtap=index)
+def regtap_app(index: RegTAPIndex | None, data_dir: Path | None = None) -> FastAPI:
+    """The RegTAP router as the service mounts it, with its errors rendered as there; with
+    a `data_dir`, the /async job list too, its jobs kept there."""
+    if index is None or data_dir is None:
+        app = FastAPI()
+        app.state.settings = SimpleNamespace(public_url=None, auth=Auth())
+        if index is not None:
+            app.state.services = SimpleNamespace(regtap=index)
+    else:
+        settings = Settings(data_dir=data_dir)
+        jobs = tap_jobs(settings, index)
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            jobs.start()
+            yield
+            await jobs.close()
+
+        app = FastAPI(lifespan=lifespan)
+        app.state.settings = settings
+        app.state.services = SimpleNamespace(regtap=index, tap_jobs=jobs)
+        app.include_router(async_router, prefix=PATH)
     app.include_router(router, prefix=PATH)
     renderers = errors.ErrorRenderers()
     renderers.register(PATH, error_renderer)
@@ -42,10 +63,11 @@ def regtap_app(index: RegTAPIndex | None) -> FastAPI:
 class LiveRegTAP:
     """The RegTAP app on a free loopback port, served by uvicorn in a thread."""
 
-    def __init__(self, index: RegTAPIndex | None) -> None:
+    def __init__(self, index: RegTAPIndex | None, data_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{PATH}"
-        self.server = ServerThread(regtap_app(index), self.port, "the RegTAP service")
+        self.server = ServerThread(regtap_app(index, data_dir), self.port,
+                                   "the RegTAP service")
 
     def __enter__(self) -> LiveRegTAP:
         self.server.start()

@@ -28,6 +28,7 @@ from innerspace.config.apps import Apps
 from innerspace.config.auth import Auth, parse_tokens
 from innerspace.config.datacentre import DataCentre
 from innerspace.config.observability import Logging, Metrics
+from innerspace.config.tapjobs import TAPJobs
 from innerspace.errors import InnerspaceError
 from innerspace.units import parse_memory
 
@@ -301,8 +302,10 @@ class RegistryLimits(BaseModel):
         parse_memory("8M"), gt=0,
         description="bytes of one OAI-PMH answer of a harvested registry, read as a stream")
     max_harvest_bytes: int = Field(
-        parse_memory("64M"), gt=0,
-        description="bytes of all OAI-PMH answers of one harvest of one registry")
+        parse_memory("1G"), gt=0,
+        description="bytes of all OAI-PMH answers of one harvest of one registry (the "
+                    "records go into the index page by page: this bounds the writing, "
+                    "not memory; the whole VO is a few hundred MB)")
     trigger_interval: float = Field(
         10.0, ge=0,
         description="seconds per operator-triggered harvest, registry refresh or app "
@@ -369,6 +372,8 @@ class Settings(BaseSettings):
                                description="OAI-PMH endpoints of other data centres to index")
     harvest_interval: float = Field(3600.0, ge=10, description="seconds between harvests")
     registry: RegistryLimits = Field(default_factory=RegistryLimits)
+    tap_jobs: TAPJobs = Field(default_factory=TAPJobs,
+                              description="the registry's asynchronous TAP jobs (tapjobs.py)")
     sandbox: Sandbox = Field(default_factory=Sandbox)
     swarm: Swarm = Field(default_factory=Swarm)
 

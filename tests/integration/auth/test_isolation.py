@@ -115,6 +115,67 @@ def walk_job(as_: Walk, jobs: dict[str, str], reads: int, changes: int, ends: in
     as_("POST", "/jobs/{job_id}", jobs["delete2"], ends, data={"ACTION": "DELETE"})
 
 
+TAP = "/registry/tap/async"
+TAP_QUERY = {"LANG": "ADQL", "QUERY": "SELECT ivoid FROM rr.resource"}
+
+
+def tap_jobs(http: httpx.Client) -> dict[str, str]:
+    """A's asynchronous RegTAP queries: one done, one failed, the rest pending."""
+    def create_tap(**more: str) -> str:
+        response = http.post(TAP, data={**TAP_QUERY, **more})
+        assert response.status_code == 303, response.text
+        return str(response.headers["location"])
+
+    jobs = {"done": create_tap(PHASE="RUN"), "failed": create_tap(PHASE="RUN", QUERY="DUFF")}
+    for name in ("pending", "abort1", "abort2", "delete1", "delete2"):
+        jobs[name] = create_tap()
+    assert wait_final(http, jobs["done"]).findtext(f"{UWS}phase") == "COMPLETED"
+    assert wait_final(http, jobs["failed"]).findtext(f"{UWS}phase") == "ERROR"
+    return jobs
+
+
+def walk_tap_jobs(as_: Walk, jobs: dict[str, str], reads: int, changes: int,
+                  ends: int) -> None:
+    """Every route of the RegTAP job list on A's queries, as `walk_job` for /jobs."""
+    done, pending, job = jobs["done"], jobs["pending"], f"{TAP}/{{job_id}}"
+    for child in ("", "/phase", "/executionduration", "/destruction", "/quote", "/owner",
+                  "/parameters", "/results", "/results/result"):
+        as_("GET", f"{job}{child}".replace("/results/result", "/results/{result_id}"),
+            f"{done}{child}", reads)
+    as_("GET", f"{job}/error", f"{jobs['failed']}/error", reads)
+    as_("GET", job, pending, reads, params={"WAIT": "1", "PHASE": "PENDING"})
+    as_("POST", f"{job}/phase", f"{pending}/phase", changes, data={"PHASE": "RUN"})
+    as_("POST", job, pending, changes, data={"PHASE": "RUN"})
+    as_("POST", f"{job}/executionduration", f"{pending}/executionduration", changes,
+        data={"EXECUTIONDURATION": "5"})
+    as_("POST", f"{job}/destruction", f"{pending}/destruction", changes,
+        data={"DESTRUCTION": "2999-01-01T00:00:00Z"})
+    as_("POST", f"{job}/parameters", f"{pending}/parameters", changes, data={"MAXREC": "1"})
+    as_("POST", f"{job}/phase", f"{jobs['abort1']}/phase", ends, data={"PHASE": "ABORT"})
+    as_("POST", job, jobs["abort2"], ends, data={"PHASE": "ABORT"})
+    as_("DELETE", job, jobs["delete1"], ends)
+    as_("POST", job, jobs["delete2"], ends, data={"ACTION": "DELETE"})
+
+
+def walk_tap(alice: Walk, bob: Walk, root: Walk) -> None:
+    """Owner isolation of the RegTAP service's asynchronous queries."""
+    jobs = tap_jobs(alice.http)
+    ids = {job.rsplit("/", 1)[-1] for job in jobs.values()}
+    walk_tap_jobs(bob, jobs, reads=404, changes=404, ends=404)
+    assert alice.http.get(f"{jobs['pending']}/phase").text == "PENDING"
+    bobs = bob("POST", TAP, TAP, 303, data=TAP_QUERY).headers["location"]
+    listing = bob("GET", TAP, TAP, 200)
+    assert {str(r.get("id")) for r in etree.fromstring(listing.content).iter(
+        f"{UWS}jobref")} == {bobs.rsplit("/", 1)[-1]}
+    assert alice.http.get(bobs).status_code == 404, "and A none of B's"
+    walk_tap_jobs(root, jobs, reads=200, changes=403, ends=303)
+    assert alice.http.get(f"{jobs['abort1']}/phase").text == "ABORTED"
+    assert alice.http.get(jobs["delete1"]).status_code == 404
+    assert ids - {jobs[n].rsplit("/", 1)[-1] for n in ("delete1", "delete2")} == {
+        str(r.get("id")) for r in etree.fromstring(alice.http.get(TAP).content).iter(
+            f"{UWS}jobref")}
+
+
 def listed(as_: Walk, params: dict[str, str] | None = None, expected: int = 200) -> set[str]:
     """The ids of the job list as the caller sees it with `params`."""
     response = as_("GET", "/jobs", "/jobs", expected, params=params)
@@ -179,6 +240,7 @@ def walk(service: LiveService, tokens: dict[str, str], fits_file: Path) -> None:
     for method, path in sorted(TRIGGERS):
         root(method, path, path, 200)
 
+    walk_tap(alice, bob, root)
     app_routes = set(endpoints(_app_routes(service)))
     unwalked = app_routes - covered - set(NOT_OWNERS)
     assert unwalked == set(), f"routes not walked for owner isolation: {sorted(unwalked)}"

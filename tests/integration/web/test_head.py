@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from tests.support.services import LiveService
 from tests.support.uwsclient import UWSClient
+from tests.support.uwsutil import UWS, wait_final
 
 
 def get_paths(service: LiveService) -> list[str]:
@@ -37,13 +38,22 @@ def jobs(web_service: LiveService, xml_schemas: Any, fits_file: Path) -> dict[st
         assert doc.phase == "COMPLETED"
         fits = client.create({"app": "fits-stats"},
                              files={"image": ("field.fits", fits_file.read_bytes())})
-    return {"hello": urlsplit(hello).path, "fits": urlsplit(fits).path}
+    with web_service.client() as http:  # a finished asynchronous RegTAP query
+        tap = http.post("/registry/tap/async", data={
+            "LANG": "ADQL", "QUERY": "SELECT ivoid FROM rr.resource", "PHASE": "RUN"})
+        assert tap.status_code == 303, tap.text
+        assert wait_final(http, tap.headers["location"]).findtext(f"{UWS}phase") == "COMPLETED"
+    return {"hello": urlsplit(hello).path, "fits": urlsplit(fits).path,
+            "tap": urlsplit(tap.headers["location"]).path}
 
 
 def concrete(template: str, jobs: dict[str, str]) -> str:
     """A path of `template` that names things that exist."""
     if template.startswith("/jobs/{job_id}/inputs/"):
         return template.replace("/jobs/{job_id}", jobs["fits"]).replace("{name}", "image")
+    if template.startswith("/registry/tap/async/{job_id}"):
+        return template.replace("/registry/tap/async/{job_id}", jobs["tap"]).replace(
+            "{result_id}", "result")
     path = template.replace("/jobs/{job_id}", jobs["hello"])
     path = path.replace("{result_id}", "greeting.txt").replace("/apps/{name}", "/apps/hello")
     assert "{" not in path, f"this test does not know what to put in {template}"

@@ -17,8 +17,9 @@ from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTable
 
 from innerspace.registry.errors import RegTAPError
 from innerspace.registry.regtap.index import QueryResult
+from innerspace.registry.regtap.origins import column_origins
 from innerspace.registry.regtap.rr_tables import Column
-from innerspace.registry.regtap.schema import COLUMN_META, VOTABLE_TYPES
+from innerspace.registry.regtap.schema import COLUMN_META, INTEGER_TYPES, VOTABLE_TYPES
 from innerspace.xmltext import printable
 
 VOTABLE = "application/x-votable+xml"
@@ -82,21 +83,28 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 
 def _column_kind(values: list[Any], meta: Column | None) -> str:
+    """The column type of a result column: its table column's, when its values fit it;
+    else what its values are (integers as bigint, so that any fits)."""
     present = [v for v in values if v is not None]
     if not present:
         return meta.type if meta else "string"
     if all(isinstance(v, int) for v in present):
-        return "integer"
+        kind = meta.type if meta is not None and meta.type in INTEGER_TYPES else "bigint"
+        # The type's lowest value is left free: BINARY writes NULL as it.
+        if any(not -INTEGER_TYPES[kind] < v < INTEGER_TYPES[kind] for v in present):
+            kind = "bigint"
+        return kind
     if all(isinstance(v, int | float) for v in present):
         return "real"
     return "timestamp" if meta is not None and meta.type == "timestamp" else "string"
 
 
 def _field(votable: VOTableFile, name: str, values: list[Any], serialization: str,
-           field_id: str) -> tuple[Field, list[Any], list[bool]]:
-    """The FIELD of one result column (typed from its values and the rr metadata), its
-    values as astropy takes them, and which of them are NULL."""
-    meta = COLUMN_META.get(name.lower())
+           field_id: str, origin: Column | None) -> tuple[Field, list[Any], list[bool]]:
+    """The FIELD of one result column (typed from its values and the metadata of the
+    column it comes from, or failing that of a column of its name), its values as astropy
+    takes them, and which of them are NULL."""
+    meta = origin or COLUMN_META.get(name.lower())
     kind = _column_kind(values, meta)
     datatype, arraysize, xtype = VOTABLE_TYPES[kind]
     mask = [v is None for v in values]
@@ -108,17 +116,21 @@ def _field(votable: VOTableFile, name: str, values: list[Any], serialization: st
             if serialization != "tabledata":  # UCS-2 in BINARY: beyond it becomes "?"
                 texts = ["".join(c if ord(c) < 0x10000 else "?" for c in v) for v in texts]
         values = list(texts)
-    elif datatype == "long":
+    elif kind in INTEGER_TYPES:
         values = [0 if v is None else v for v in values]
     else:
         values = [np.nan if v is None else float(v) for v in values]
+    same = meta is not None and (kind == meta.type or (
+        kind in INTEGER_TYPES and meta.type in INTEGER_TYPES))
     field = Field(votable, name=name, ID=field_id, datatype=datatype, arraysize=arraysize,
-                  xtype=xtype, unit=meta.unit if meta and kind == meta.type else None)
+                  xtype=xtype, unit=meta.unit if meta is not None and same else None,
+                  utype=origin.utype if origin is not None and same else None)
     if meta is not None:
         field.description = meta.description
-    if datatype == "long" and any(mask) and serialization == "binary":
-        field.values.null = -(2**63)
-        values = [-(2**63) if m else v for v, m in zip(values, mask, strict=True)]
+    if kind in INTEGER_TYPES and any(mask) and serialization == "binary":
+        null = -INTEGER_TYPES[kind]
+        field.values.null = null
+        values = [null if m else v for v, m in zip(values, mask, strict=True)]
     return field, values, mask
 
 
@@ -136,9 +148,10 @@ def votable_document(result: QueryResult, query: str, serialization: str = "tabl
     names = _unique(result.names)
     columns = list(zip(*result.rows, strict=True)) if result.rows else [() for _ in names]
     prepared: list[tuple[list[Any], list[bool]]] = []
-    for name, column_values in zip(names, columns, strict=True):
+    origins = column_origins(query, result.names)
+    for name, column_values, origin in zip(names, columns, origins, strict=True):
         field, values, mask = _field(votable, name, list(column_values), serialization,
-                                     f"c{len(prepared)}")
+                                     f"c{len(prepared)}", origin)
         table.fields.append(field)
         prepared.append((values, mask))
     table.create_arrays(len(result.rows))

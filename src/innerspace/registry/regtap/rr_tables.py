@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from innerspace.registry.regtap.reserved import adql_name
+
 
 @dataclass(frozen=True)
 class Column:
-    """One column: RegTAP type (string, integer, real or timestamp) and TAP metadata."""
+    """One column: its type (string, timestamp, smallint, integer, bigint or real: SQL
+    types, written as VOTable types by `schema.VOTABLE_TYPES`) and TAP metadata; `std`: a
+    standard defines it."""
 
     name: str
     type: str
@@ -18,12 +22,30 @@ class Column:
     utype: str | None = None
     unit: str | None = None
     principal: bool = False
+    std: bool = True
+
+    @property
+    def adql_name(self) -> str:
+        """The name as ADQL writes it: delimited if it is a reserved word."""
+        return adql_name(self.name)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key to `target`, a table of the same schema: (from, target) column pairs."""
+
+    target: str
+    columns: tuple[tuple[str, str], ...]
+
+
+def refs(target: str, *names: str) -> tuple[ForeignKey]:
+    """One foreign key to `target` over columns of the same names in both tables."""
+    return (ForeignKey(target, tuple((name, name) for name in names)),)
 
 
 @dataclass(frozen=True)
 class Table:
-    """One table: its columns, keys and indexes; `references` is the foreign key to its
-    parent (target table, columns)."""
+    """One table: its columns, keys and indexes, and the foreign keys to other tables."""
 
     name: str  # unqualified, e.g. "resource"
     description: str
@@ -31,7 +53,13 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
-    references: tuple[str, tuple[str, ...]] | None = None  # target table, columns
+    foreign_keys: tuple[ForeignKey, ...] = ()
+
+    @property
+    def indexed(self) -> frozenset[str]:
+        """The columns an index (or the primary key) can search by: the first of each."""
+        return frozenset(columns[0] for columns in (*self.indexes, self.primary_key)
+                         if columns)
 
 
 # name, type, xpath below the table's utype (None: none), description[, unit]
@@ -57,7 +85,7 @@ _DATATYPE_COLUMNS = (
     ("ucd", "string", "ucd", "A UCD describing the content (lower-cased)."),
     ("unit", "string", "unit", "The unit of the values."),
     ("utype", "string", "utype", "A data model role of the values (lower-cased)."),
-    ("std", "integer", "@std", "1 if the meaning is defined by a standard, 0 if not."),
+    ("std", "smallint", "@std", "1 if the meaning is defined by a standard, 0 if not."),
     ("datatype", "string", "dataType", "The type of the values (lower-cased)."),
     ("extended_schema", "string", "dataType/@extendedSchema",
      "The schema of extended_type."),
@@ -112,15 +140,15 @@ RR_TABLES: tuple[Table, ...] = (
               ("base_role", "string", None,
                "contact, publisher, creator or contributor."),
           ), indexes=(("ivoid",), ("role_name",), ("base_role",)),
-          references=("resource", ("ivoid",))),
+          foreign_keys=refs("resource", "ivoid")),
     Table("res_subject", "Subject keywords of resources.", "xpath:/content/", cols(
         _PARENT,
         ("res_subject", "string", "subject", "A topic or keyword of the resource."),
-    ), indexes=(("ivoid",), ("res_subject",)), references=("resource", ("ivoid",))),
+    ), indexes=(("ivoid",), ("res_subject",)), foreign_keys=refs("resource", "ivoid")),
     Table("capability", "Pieces of behaviour of a resource (one per protocol endpoint).",
           "xpath:/capability/", cols(
               _PARENT,
-              ("cap_index", "integer", None, "The capability's index within the resource."),
+              ("cap_index", "smallint", None, "The capability's index within the resource."),
               ("cap_type", "string", "@xsi:type",
                "The capability type (lower-cased); prefer standard_id for discovery."),
               ("cap_description", "string", "description",
@@ -128,31 +156,31 @@ RR_TABLES: tuple[Table, ...] = (
               ("standard_id", "string", "@standardID",
                "The standard the capability implements (lower-cased)."),
           ), primary_key=("ivoid", "cap_index"), indexes=(("standard_id",), ("cap_type",)),
-          references=("resource", ("ivoid",))),
+          foreign_keys=refs("resource", "ivoid")),
     Table("res_schema", "Sets of tables of resources.", "xpath:/tableset/schema/", cols(
         _PARENT,
-        ("schema_index", "integer", None, "The schema's index within the resource."),
+        ("schema_index", "smallint", None, "The schema's index within the resource."),
         ("schema_description", "string", "description", "What the tables have in common."),
         ("schema_name", "string", "name", "The name of the schema (lower-cased)."),
         ("schema_title", "string", "title", "A human-readable name of the schema."),
         ("schema_utype", "string", "utype", "The data model of the schema (lower-cased)."),
-    ), primary_key=("ivoid", "schema_index"), references=("resource", ("ivoid",))),
+    ), primary_key=("ivoid", "schema_index"), foreign_keys=refs("resource", "ivoid")),
     Table("res_table", "Tables of resources, within schemas or not.",
           "xpath:/(tableset/schema/|)table/", cols(
               _PARENT,
-              ("schema_index", "integer", None, "The index of its schema, if any."),
+              ("schema_index", "smallint", None, "The index of its schema, if any."),
               ("table_description", "string", "description", "What the table holds."),
               ("table_name", "string", "name", "The fully qualified name of the table."),
-              ("table_index", "integer", None, "The table's index within the resource."),
+              ("table_index", "smallint", None, "The table's index within the resource."),
               ("table_title", "string", "title", "A human-readable name of the table."),
               ("table_type", "string", "@type", "output, base_table, view, ..."),
               ("table_utype", "string", "utype", "The data model of the table (lower-cased)."),
           ), primary_key=("ivoid", "table_index"), indexes=(("table_utype",),),
-          references=("resource", ("ivoid",))),
+          foreign_keys=refs("resource", "ivoid")),
     Table("table_column", "Columns of the tables of resources.",
           "xpath:/(tableset/schema/|)/table/column/", cols(
               _PARENT,
-              ("table_index", "integer", None, "The index of its table."),
+              ("table_index", "smallint", None, "The index of its table."),
               ("name", "string", "name", "The name of the column (lower-cased)."),
               *_DATATYPE_COLUMNS,
               ("type_system", "string", "dataType/@xsi:type",
@@ -160,12 +188,12 @@ RR_TABLES: tuple[Table, ...] = (
               ("flag", "string", "flag", "Traits (indexed, primary, nullable), #-separated."),
               ("column_description", "string", "description", "What the column holds."),
           ), indexes=(("ivoid", "table_index"), ("ucd",), ("name",), ("utype",)),
-          references=("res_table", ("ivoid", "table_index"))),
+          foreign_keys=refs("res_table", "ivoid", "table_index")),
     Table("interface", "Access modes of capabilities (one access URL each).",
           "xpath:/capability/interface/", cols(
               _PARENT,
-              ("cap_index", "integer", None, "The index of the parent capability."),
-              ("intf_index", "integer", None, "The interface's index within the resource."),
+              ("cap_index", "smallint", None, "The index of the parent capability."),
+              ("intf_index", "smallint", None, "The interface's index within the resource."),
               ("intf_type", "string", "@xsi:type", "vs:paramhttp, vr:webbrowser, ..."),
               ("intf_role", "string", "@role", "std for a standard interface."),
               ("std_version", "string", "@version", "The version of the standard."),
@@ -175,21 +203,21 @@ RR_TABLES: tuple[Table, ...] = (
               ("url_use", "string", "accessURL/@use", "base, full or dir."),
               ("access_url", "string", "accessURL", "The URL of the interface."),
               ("mirror_url", "string", "mirrorURL", "Mirror URLs, #-separated."),
-              ("authenticated_only", "integer", None,
+              ("authenticated_only", "smallint", None,
                "1 if only authenticated clients are served, else 0."),
           ), primary_key=("ivoid", "intf_index"),
           indexes=(("ivoid", "cap_index"), ("intf_type",), ("access_url",)),
-          references=("capability", ("ivoid", "cap_index"))),
+          foreign_keys=refs("capability", "ivoid", "cap_index")),
     Table("intf_param", "Input parameters of interfaces.",
           "xpath:/capability/interface/param/", cols(
               _PARENT,
-              ("intf_index", "integer", None, "The index of the interface."),
+              ("intf_index", "smallint", None, "The index of the interface."),
               ("name", "string", "name", "The name of the parameter (lower-cased)."),
               *_DATATYPE_COLUMNS,
               ("param_use", "string", "@use", "required, optional or ignored."),
               ("param_description", "string", "description", "What the parameter means."),
           ), indexes=(("ivoid", "intf_index"),),
-          references=("interface", ("ivoid", "intf_index"))),
+          foreign_keys=refs("interface", "ivoid", "intf_index")),
     Table("relationship", "Relationships between resources (serving, mirroring, derivation).",
           "xpath:/content/relationship/", cols(
               _PARENT,
@@ -198,31 +226,32 @@ RR_TABLES: tuple[Table, ...] = (
               ("related_id", "string", "relatedResource/@ivo-id",
                "The IVOA identifier of the related resource (lower-cased)."),
               ("related_name", "string", "relatedResource", "The name of the related resource."),
-          ), indexes=(("ivoid",), ("related_id",)), references=("resource", ("ivoid",))),
+          ), indexes=(("ivoid",), ("related_id",)), foreign_keys=refs("resource", "ivoid")),
     Table("validation", "Validation levels of resources and capabilities.",
           "xpath:/(capability/|)validationLevel", cols(
               _PARENT,
               ("validated_by", "string", "validationLevel/@validatedBy",
                "Who validated (lower-cased IVOA identifier)."),
-              ("val_level", "integer", "validationLevel", "The validation level, 0 to 4."),
-              ("cap_index", "integer", None, "The validated capability (NULL: the resource)."),
-          ), indexes=(("ivoid",),), references=("resource", ("ivoid",))),
+              ("val_level", "smallint", "validationLevel", "The validation level, 0 to 4."),
+              ("cap_index", "smallint", None, "The validated capability (NULL: the resource)."),
+          ), indexes=(("ivoid",),), foreign_keys=refs("resource", "ivoid")),
     Table("res_date", "Dates in the life cycle of resources.", "xpath:/curation/", cols(
         _PARENT,
         ("date_value", "timestamp", "date", "The date (UTC)."),
         ("value_role", "string", "date/@role", "What happened then (created, updated, ...)."),
-    ), indexes=(("ivoid",),), references=("resource", ("ivoid",))),
+    ), indexes=(("ivoid",),), foreign_keys=refs("resource", "ivoid")),
     Table("res_detail", "XPath-value pairs of less common metadata of resources and "
           "capabilities (data models, languages, output formats, limits, ...).", None, cols(
               _PARENT,
-              ("cap_index", "integer", None, "The capability (NULL: the whole resource)."),
+              ("cap_index", "smallint", None, "The capability (NULL: the whole resource)."),
               ("detail_xpath", "string", None, "The xpath of the item."),
               ("detail_value", "string", None, "Its value (not case-normalised)."),
           ), indexes=(("ivoid", "cap_index"), ("detail_xpath", "detail_value")),
-          references=("resource", ("ivoid",))),
+          foreign_keys=refs("resource", "ivoid")),
     Table("alt_identifier", "Alternative identifiers (DOIs, ORCIDs, bibcodes) of resources "
           "and their creators.", "xpath:/(curation/creator/|)altIdentifier", cols(
               _PARENT,
               ("alt_identifier", "string", None, "An identifier in URI form."),
-          ), indexes=(("ivoid",), ("alt_identifier",)), references=("resource", ("ivoid",))),
+          ), indexes=(("ivoid",), ("alt_identifier",)),
+          foreign_keys=refs("resource", "ivoid")),
 )

@@ -8,53 +8,67 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from innerspace import vocabulary
-from innerspace.registry.regtap.rr_tables import RR_TABLES, Column, Table, cols
+from innerspace.registry.regtap.rr_tables import (
+    RR_TABLES,
+    Column,
+    ForeignKey,
+    Table,
+    cols,
+    refs,
+)
 
 Row = dict[str, Any]
 
+# TAP_SCHEMA as TAP 1.1 (sect. 4) defines it: every standard column with its type, and the
+# foreign keys between its tables.
 TAP_SCHEMA_TABLES: tuple[Table, ...] = (
     Table("schemas", "The schemas of this service.", None, cols(
         ("schema_name", "string", None, "The schema name."),
-        ("utype", "string", None, "The data model of the schema."),
+        ("utype", "string", None, "The data model of the schema, if any."),
         ("description", "string", None, "What the schema holds."),
-        ("schema_index", "integer", None, "Its position in listings."),
-    )),
+        ("schema_index", "integer", None, "Its position in listings of the schemas."),
+    ), primary_key=("schema_name",)),
     Table("tables", "The tables of this service.", None, cols(
         ("schema_name", "string", None, "The schema of the table."),
         ("table_name", "string", None, "The fully qualified table name."),
         ("table_type", "string", None, "table or view."),
-        ("utype", "string", None, "The data model role of the table."),
+        ("utype", "string", None, "The data model role of the table, if any."),
         ("description", "string", None, "What the table holds."),
-        ("table_index", "integer", None, "Its position in listings."),
-    )),
+        ("table_index", "integer", None, "Its position in listings of the tables."),
+    ), primary_key=("table_name",), foreign_keys=refs("schemas", "schema_name")),
     Table("columns", "The columns of the tables of this service.", None, cols(
         ("table_name", "string", None, "The fully qualified table name."),
-        ("column_name", "string", None, "The column name."),
-        ("datatype", "string", None, "The VOTable datatype."),
-        ("arraysize", "string", None, "The VOTable arraysize."),
-        ("xtype", "string", None, "The VOTable xtype."),
-        ("size", "integer", None, "The length of fixed-size strings (deprecated)."),
+        ("column_name", "string", None, "The column name (delimited if it is an ADQL "
+         "reserved word)."),
+        ("datatype", "string", None, "The VOTable datatype of the values."),
+        ("arraysize", "string", None, "The VOTable arraysize of the values."),
+        ("xtype", "string", None, "The VOTable xtype of the values."),
+        ("size", "integer", None, "The length of fixed-length values (deprecated: see "
+         "arraysize)."),
         ("description", "string", None, "What the column holds."),
-        ("utype", "string", None, "The data model role of the column."),
-        ("unit", "string", None, "The unit of the values."),
-        ("ucd", "string", None, "The UCD of the values."),
-        ("indexed", "integer", None, "1 if the column is indexed."),
-        ("principal", "integer", None, "1 if the column is of main interest."),
-        ("std", "integer", None, "1 if the column is defined by a standard."),
-        ("column_index", "integer", None, "Its position in listings."),
-    )),
+        ("utype", "string", None, "The data model role of the column, if any."),
+        ("unit", "string", None, "The unit of the values, in VOUnits."),
+        ("ucd", "string", None, "The UCD of the values, if any."),
+        ("indexed", "integer", None, "1 if the column is indexed, else 0."),
+        ("principal", "integer", None, "1 if the column is of main interest, else 0."),
+        ("std", "integer", None, "1 if a standard defines the column, else 0."),
+        ("column_index", "integer", None, "Its position in listings of the table's "
+         "columns."),
+    ), primary_key=("table_name", "column_name"), foreign_keys=refs("tables", "table_name")),
     Table("keys", "Foreign keys between the tables of this service.", None, cols(
         ("key_id", "string", None, "The key identifier."),
         ("from_table", "string", None, "The table holding the key."),
         ("target_table", "string", None, "The table the key points to."),
         ("description", "string", None, "What the key means."),
-        ("utype", "string", None, "The data model role of the key."),
-    )),
+        ("utype", "string", None, "The data model role of the key, if any."),
+    ), primary_key=("key_id",), foreign_keys=(
+        ForeignKey("tables", (("from_table", "table_name"),)),
+        ForeignKey("tables", (("target_table", "table_name"),)))),
     Table("key_columns", "The columns of the foreign keys.", None, cols(
         ("key_id", "string", None, "The key identifier."),
         ("from_column", "string", None, "The column in from_table."),
         ("target_column", "string", None, "The column in target_table."),
-    )),
+    ), indexes=(("key_id",),), foreign_keys=refs("keys", "key_id")),
 )
 
 SCHEMAS: dict[str, tuple[str, str | None, tuple[Table, ...]]] = {
@@ -65,27 +79,44 @@ SCHEMAS: dict[str, tuple[str, str | None, tuple[Table, ...]]] = {
 DISPLAY_NAMES = {"rr": "rr", "tap_schema": "TAP_SCHEMA"}  # ADQL matches either case
 PHYSICAL = {(schema, table.name): f"{schema}_{table.name}"
             for schema, (_, _, tables) in SCHEMAS.items() for table in tables}
-# The metadata of a result column, by name (the first table defining the name wins).
+# Every table by (schema, table name), both lower case, as ADQL names them.
+TABLES: dict[tuple[str, str], Table] = {
+    (schema, table.name): table for schema, (_, _, tables) in SCHEMAS.items()
+    for table in tables}
+# The metadata of a result column whose table is not known, by name (the first table
+# defining the name wins).
 COLUMN_META: dict[str, Column] = {}
-for _schema in SCHEMAS.values():
-    for _table in _schema[2]:
-        for _column in _table.columns:
-            COLUMN_META.setdefault(_column.name, _column)
+for _table in TABLES.values():
+    for _column in _table.columns:
+        COLUMN_META.setdefault(_column.name, _column)
 # Lower-cased on ingestion, and compared ignoring case: standard_id = 'ivo://ivoa.net/std/TAP'
 # (as pyvo sends full standard ids) finds what a strictly case-sensitive match would miss.
 NOCASE_COLUMNS = frozenset({"standard_id", "res_type", "cap_type", "intf_type", "intf_role"})
-_SQL_TYPES = {"string": "TEXT", "timestamp": "TEXT", "integer": "INTEGER", "real": "REAL"}
-# RegTAP type -> VOTable (datatype, arraysize, xtype)
+INTEGER_TYPES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}  # type -> bound
+_SQL_TYPES = {"string": "TEXT", "timestamp": "TEXT", "real": "REAL",
+              **dict.fromkeys(INTEGER_TYPES, "INTEGER")}
+# Column type -> VOTable (datatype, arraysize, xtype), as TAP 1.1 writes them in TAP_SCHEMA.
 VOTABLE_TYPES: dict[str, tuple[str, str | None, str | None]] = {
     "string": ("char", "*", None), "timestamp": ("char", "*", "timestamp"),
-    "integer": ("long", None, None), "real": ("double", None, None)}
+    "smallint": ("short", None, None), "integer": ("int", None, None),
+    "bigint": ("long", None, None), "real": ("double", None, None)}
+
+
+def qualified(schema: str, table: Table) -> str:
+    """The table's name as clients see it, e.g. rr.resource or TAP_SCHEMA.columns."""
+    return f"{DISPLAY_NAMES[schema]}.{table.name}"
+
+
+def key_id(schema: str, table: Table, key: ForeignKey) -> str:
+    """The identifier of a foreign key: its table and its columns."""
+    return f"{qualified(schema, table)}:{'+'.join(source for source, _ in key.columns)}"
 
 
 def create_statements() -> list[str]:
     """CREATE TABLE for every table; rr's identifier-like columns compare without case."""
     statements = []
     for (schema, name), physical in PHYSICAL.items():
-        table = next(t for t in SCHEMAS[schema][2] if t.name == name)
+        table = TABLES[schema, name]
         columns = [f"{c.name} {_SQL_TYPES[c.type]}"
                    + (" COLLATE NOCASE" if schema == "rr" and c.name in NOCASE_COLUMNS else "")
                    for c in table.columns]
@@ -96,12 +127,12 @@ def create_statements() -> list[str]:
 
 
 def index_statements() -> list[str]:
-    """CREATE INDEX for the rr tables (run after filling them: faster)."""
+    """CREATE INDEX for every table's indexes (run after filling them: faster)."""
     statements = []
-    for table in RR_TABLES:
-        for position, columns in enumerate(table.indexes):
-            statements.append(f"CREATE INDEX rr_{table.name}_{position} "
-                              f"ON rr_{table.name} ({', '.join(columns)})")
+    for key, physical in PHYSICAL.items():
+        for position, columns in enumerate(TABLES[key].indexes):
+            statements.append(f"CREATE INDEX {physical}_{position} "
+                              f"ON {physical} ({', '.join(columns)})")
     return statements
 
 
@@ -116,36 +147,35 @@ class Rows:
 
 
 def tap_schema_rows() -> dict[str, list[Row]]:
-    """The TAP_SCHEMA rows (schemas, tables, columns, keys) describing both schemas."""
+    """The TAP_SCHEMA rows (schemas, tables, columns, keys, key_columns) describing both
+    schemas."""
     rows = Rows()
-    table_index = column_index = 0
+    table_index = 0
     for schema_index, (schema, (description, utype, tables)) in enumerate(SCHEMAS.items()):
         shown = DISPLAY_NAMES[schema]
         rows.add("schemas", schema_name=shown, utype=utype, description=description,
                  schema_index=schema_index)
         for table in tables:
-            qualified = f"{shown}.{table.name}"
-            rows.add("tables", schema_name=shown, table_name=qualified, table_type="table",
+            name = qualified(schema, table)
+            rows.add("tables", schema_name=shown, table_name=name, table_type="table",
                      utype=table.utype, description=table.description, table_index=table_index)
             table_index += 1
-            indexed = {c for keys in (table.indexes, (table.primary_key,)) for i in keys
-                       for c in i[:1]}
-            for column in table.columns:
+            for column_index, column in enumerate(table.columns):
                 datatype, arraysize, xtype = VOTABLE_TYPES[column.type]
-                rows.add("columns", table_name=qualified, column_name=column.name,
+                rows.add("columns", table_name=name, column_name=column.adql_name,
                          datatype=datatype, arraysize=arraysize, xtype=xtype, size=None,
                          description=column.description, utype=column.utype,
-                         unit=column.unit, ucd=None, indexed=int(column.name in indexed),
-                         principal=int(column.principal), std=int(schema == "rr"),
+                         unit=column.unit, ucd=None, indexed=int(column.name in table.indexed),
+                         principal=int(column.principal), std=int(column.std),
                          column_index=column_index)
-                column_index += 1
-            if table.references:
-                target, columns = table.references
-                key_id = f"{qualified}-{target}"
-                rows.add("keys", key_id=key_id, from_table=qualified,
-                         target_table=f"{shown}.{target}", description=None, utype=None)
-                for name in columns:
-                    rows.add("key_columns", key_id=key_id, from_column=name,
-                             target_column=name)
+            for key in table.foreign_keys:
+                target = next(t for t in tables if t.name == key.target)
+                identifier = key_id(schema, table, key)
+                rows.add("keys", key_id=identifier, from_table=name,
+                         target_table=qualified(schema, target),
+                         description=f"{name} ({', '.join(s for s, _ in key.columns)}) "
+                                     f"refers to {qualified(schema, target)}", utype=None)
+                for source, destination in key.columns:
+                    rows.add("key_columns", key_id=identifier, from_column=source,
+                             target_column=destination)
     return rows.tables
-

@@ -21,8 +21,9 @@ def index() -> RegTAPIndex:
 
 
 @pytest.fixture(scope="module")
-def live(index: RegTAPIndex) -> Iterator[LiveRegTAP]:
-    with LiveRegTAP(index) as service:
+def live(index: RegTAPIndex, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRegTAP]:
+    """The service, with its /async job list (jobs in a temporary data directory)."""
+    with LiveRegTAP(index, tmp_path_factory.mktemp("tap-jobs")) as service:
         yield service
 
 

@@ -85,7 +85,8 @@ def test_parameters_and_formats(http: httpx.Client) -> None:
         f"{VOTABLE_NS}FIELD")}
     assert fields["region_of_regard"].get("datatype") == "double"
     assert fields["region_of_regard"].get("unit") == "deg"
-    assert fields["cap_index"].get("datatype") == "long"
+    # Typed as TAP_SCHEMA declares the column it comes from (RegTAP 1.1: SMALLINT).
+    assert fields["cap_index"].get("datatype") == "short"
     assert fields["ivoid"].get("datatype") == "char"
 
 
