@@ -17,6 +17,7 @@ from benchmarks import (
     joblist,
     planning,
     regtap,
+    regtap_scale,
     repository,
     roundtrip,
     swarm,
@@ -37,7 +38,8 @@ def main() -> int:
     for name, module in (("1_roundtrip", roundtrip), ("2_creation", creation),
                          ("3_throughput", throughput), ("4_joblist", joblist),
                          ("5_6_repository", repository), ("7_regtap", regtap),
-                         ("8_planning", planning), ("9_swarm", swarm), ("10_auth", auth)):
+                         ("8_planning", planning), ("9_swarm", swarm), ("10_auth", auth),
+                         ("11_regtap_scale", regtap_scale)):
         if module is swarm and os.geteuid() != 0:
             print("==> benchmark 9_swarm skipped: a second engine needs root", flush=True)
             continue

@@ -1,7 +1,9 @@
 """Harvest another registry through its OAI-PMH interface (IVOA Registry Interfaces 1.1):
 Identify, then ListRecords in ivo_vor, by default of the ivo_managed set, following every
-resumption token, optionally only what changed since a moment. The result is a `Harvest`:
-the records, and those left out with the reason.
+resumption token, optionally only what changed since a moment. `Harvester.stream` hands
+the records over page by page (memory stays bounded by a page) and returns a
+`HarvestSummary` with what the next, incremental, harvest needs; `harvest` collects them in
+a `Harvest`: the records, and those left out with the reason.
 
 A harvested registry speaks only for the authorities it manages:
 
@@ -21,6 +23,7 @@ answered OAI errors); no error repeats what the peer said.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,6 +54,32 @@ class Harvest:
     records: list[Record]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     authorities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """What a peer's Identify answer says: the authorities its vg:Registry record manages,
+    its earliest datestamp, datestamp granularity and deleted-record policy (as given)."""
+
+    authorities: frozenset[str]
+    earliest: str = ""
+    granularity: str = "YYYY-MM-DDThh:mm:ssZ"
+    deleted_record: str = ""
+
+
+@dataclass(frozen=True)
+class HarvestSummary:
+    """What `Harvester.stream` did: how many records it handed over, those left out, the
+    authorities accepted, the peer's Identify answer, and `started`: the responseDate of
+    the first ListRecords answer (the peer's clock), from which the next harvest may ask
+    for changes (every change after it has a later datestamp)."""
+
+    endpoint: str
+    records: int
+    skipped: list[tuple[str, str]]
+    authorities: frozenset[str]
+    info: PeerInfo
+    started: datetime | None
 
 
 def shown(text: str) -> str:
@@ -113,6 +142,7 @@ class Harvester:
         self.pages = 0
         self.skipped: list[tuple[str, str]] = []
         self._registries: set[str] = set()  # authorities of vg:Registry records of this endpoint
+        self.authorities: frozenset[str] = frozenset()  # those accepted, once known
 
     def _document(self, params: dict[str, str]) -> etree._Element:
         """The OAI-PMH document answering `params`; OAIError if it lists errors."""
@@ -136,23 +166,21 @@ class Harvester:
             raise OAIError(self.endpoint, errors)
         return root
 
-    def _identify(self) -> frozenset[str]:
-        """The authorities the vg:Registry record in the Identify answer manages."""
-        for resource in self._document({"verb": "Identify"}).iterfind(
-                f"{oai('Identify')}/{oai('description')}/*"):
+    def identify(self) -> PeerInfo:
+        """The peer's Identify answer: the authorities its vg:Registry record manages (none
+        if it has none there), its datestamps and deletion policy."""
+        body = self._document({"verb": "Identify"}).find(oai("Identify"))
+        if body is None:  # nothing to go by: the records' own vg:Registry record may say
+            return PeerInfo(frozenset())
+        authorities: frozenset[str] = frozenset()
+        for resource in body.iterfind(f"{oai('description')}/*"):
             if _is_registry(resource):
-                return managed_authorities(resource)
-        return frozenset()
-
-    def _page(self, params: dict[str, str]) -> etree._Element | None:
-        """The ListRecords element of one response; None for noRecordsMatch."""
-        root = self._document(params)
-        if root.find(oai("error")) is not None:
-            return None
-        body = root.find(oai("ListRecords"))
-        if body is None:
-            raise HarvestError(f"{self.endpoint} answered ListRecords without ListRecords")
-        return body
+                authorities = managed_authorities(resource)
+                break
+        return PeerInfo(authorities, (body.findtext(oai("earliestDatestamp")) or "").strip(),
+                        (body.findtext(oai("granularity")) or "").strip()
+                        or "YYYY-MM-DDThh:mm:ssZ",
+                        (body.findtext(oai("deletedRecord")) or "").strip())
 
     def _skip(self, identifier: str, why: str) -> None:
         log.warning("%s: record %s left out: %s", self.endpoint, shown(identifier), why)
@@ -204,29 +232,47 @@ class Harvester:
                 accepted.append(record)
         return accepted
 
-    def run(self, since: datetime | None, set_spec: str | None) -> Harvest:
-        authorities = self._identify()
+    def stream(self, since: datetime | None, set_spec: str | None,
+               batches: Callable[[list[Record]], None], info: PeerInfo | None = None
+               ) -> HarvestSummary:
+        """Hand the records accepted (deleted ones included) to `batches`, one call per
+        page. When the Identify answer names no authority, the records are held until the
+        end, where the endpoint's own vg:Registry record may name them."""
+        info = info or self.identify()
+        self.authorities = info.authorities
         params = {"verb": "ListRecords", "metadataPrefix": "ivo_vor"}
         if set_spec:
             params["set"] = set_spec
         if since is not None:
-            moment = since if since.tzinfo else since.replace(tzinfo=UTC)
-            params["from"] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        records: dict[str, Record] = {}
+            moment = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(UTC)
+            layout = "%Y-%m-%d" if info.granularity == "YYYY-MM-DD" else "%Y-%m-%dT%H:%M:%SZ"
+            params["from"] = moment.strftime(layout)
+        held: list[Record] = []
+        count, started = 0, None
         seen_tokens: set[str] = set()
         while True:
             if self.pages >= self.max_pages:
                 raise HarvestError(f"{self.endpoint}: gave up after {self.pages} pages")
-            body = self._page(params)
+            root = self._document(params)
+            if started is None:
+                try:
+                    started = _datestamp((root.findtext(oai("responseDate")) or "").strip())
+                except ValueError:
+                    started = None
             self.pages += 1
+            body = None if root.find(oai("error")) is not None else root.find(oai("ListRecords"))
+            if body is None and root.find(oai("error")) is None:
+                raise HarvestError(f"{self.endpoint} answered ListRecords without ListRecords")
             if body is None:
                 break
-            for element in body.findall(oai("record")):
-                record = self._record(element)
-                # A record changed during the harvest comes again later: keep the latest.
-                if record is not None and (record.ivoid not in records
-                                           or record.updated >= records[record.ivoid].updated):
-                    records[record.ivoid] = record
+            page = [r for r in map(self._record, body.findall(oai("record"))) if r is not None]
+            if info.authorities:
+                accepted = self._accepted(page, info.authorities)
+                count += len(accepted)
+                if accepted:
+                    batches(accepted)
+            else:
+                held += page
             token = (body.findtext(oai("resumptionToken")) or "").strip()
             if not token:
                 break
@@ -234,14 +280,34 @@ class Harvester:
                 raise HarvestError(f"{self.endpoint} repeats a resumptionToken")
             seen_tokens.add(token)
             params = {"verb": "ListRecords", "resumptionToken": token}
-        authorities = authorities or frozenset(self._registries)
-        if records and not authorities:
+        authorities = info.authorities or frozenset(self._registries)
+        if held and not authorities:
             raise HarvestError(f"{self.endpoint} names no authority it manages (no "
                                "vg:Registry record with managedAuthority, in its Identify "
                                "answer or among its records): none of its records can be "
                                "accepted")
-        accepted = self._accepted(list(records.values()), authorities)
-        return Harvest(self.endpoint, accepted, list(self.skipped), authorities)
+        self.authorities = authorities
+        if held:
+            accepted = self._accepted(held, authorities)
+            count += len(accepted)
+            for first in range(0, len(accepted), 500):
+                batches(accepted[first:first + 500])
+        return HarvestSummary(self.endpoint, count, list(self.skipped), authorities, info,
+                              started)
+
+    def run(self, since: datetime | None, set_spec: str | None) -> Harvest:
+        records: dict[str, Record] = {}
+
+        def keep(batch: list[Record]) -> None:
+            # A record changed during the harvest comes again later: keep the latest.
+            for record in batch:
+                if record.ivoid not in records or \
+                        record.updated >= records[record.ivoid].updated:
+                    records[record.ivoid] = record
+
+        summary = self.stream(since, set_spec, keep)
+        return Harvest(self.endpoint, list(records.values()), summary.skipped,
+                       summary.authorities)
 
 
 def harvest(endpoint: str, *, since: datetime | None = None,

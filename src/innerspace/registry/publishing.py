@@ -1,11 +1,16 @@
 """The publishing registry of this data centre: builds its records from the data-centre
 description and the app catalogue, keeps them (with dates and deletions) in the record store,
 and keeps the RegTAP index in step with them and with records harvested from other registries.
+
+The index is kept up to date record by record (`RegTAPIndex.upsert`/`delete`): own records
+that a refresh changed; harvested records added, changed or deleted, page by page as a
+harvest brings them (`peers.PeerHarvest`); the records of a peer no longer configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -19,9 +24,10 @@ from innerspace.apps.catalogue import AppCatalogue, CatalogueUnavailable
 from innerspace.config import Settings
 from innerspace.observability import ServiceMetrics
 from innerspace.registry.errors import HarvestError
-from innerspace.registry.harvest import Harvest, harvest
+from innerspace.registry.incremental import PeerHarvest, forget_peers
 from innerspace.registry.records import Record
 from innerspace.registry.regtap import RegTAPIndex
+from innerspace.registry.regtap.index import OWN
 from innerspace.registry.resources import build_records
 from innerspace.registry.store import RecordStore
 
@@ -47,8 +53,6 @@ class PublishingRegistry:
         self._lock = threading.Lock()
         self._fingerprint: tuple[object, ...] | None = None
         self._records: list[Record] = []
-        self.harvested: dict[str, Harvest] = {}  # OAI endpoint -> its last good harvest
-        self.version = 0  # bumps whenever the records change (the RegTAP index follows)
         # Serve what was published before, until the catalogue can be read again.
         self._records = store.records()
 
@@ -81,43 +85,11 @@ class PublishingRegistry:
             changed = self.store.sync(built)
             self._records = self.store.records()
             self._fingerprint = fingerprint
-            if changed or self.version == 0:
-                self.version += 1
             return changed
 
     def records(self) -> list[Record]:
         """This data centre's own records (including deleted ones), for OAI-PMH."""
         return list(self._records)
-
-    def searchable(self) -> list[Record]:
-        """Own records plus harvested ones, for the RegTAP index (deleted ones left out).
-        A harvested record counts only under an authority other than ours, and only from
-        the first harvested registry (in the order of the `harvest` setting) that claims to
-        manage its authority: one authority has one registry, and a peer claiming another
-        one's must not replace its records."""
-        with self._lock:
-            own_records = list(self._records)
-            harvests = dict(self.harvested)
-        configured = self.settings.harvest
-        order = sorted(harvests, key=lambda e: configured.index(e) if e in configured
-                       else len(configured))
-        claimed: dict[str, str] = {}  # authority -> the endpoint that supplies it
-        for endpoint in order:
-            for authority in sorted(harvests[endpoint].authorities):
-                if claimed.setdefault(authority, endpoint) != endpoint:
-                    log.warning("%s claims to manage %s, which %s manages: its records of "
-                                "it are left out", endpoint, authority, claimed[authority])
-        own = {r.ivoid for r in own_records}
-        authority = self.settings.datacentre.authority
-        others = [r for endpoint in order for r in harvests[endpoint].records
-                  if r.ivoid not in own and not vocabulary.under_authority(r.ivoid, authority)
-                  and claimed.get(vocabulary.authority_of(r.ivoid)) == endpoint]
-        return [r for r in own_records + others if not r.deleted]
-
-    def add_harvest(self, harvested: Harvest) -> None:
-        with self._lock:
-            self.harvested[harvested.endpoint] = harvested
-            self.version += 1
 
 
 class RegistrySync:
@@ -129,7 +101,7 @@ class RegistrySync:
         self.metrics = metrics or ServiceMetrics()
         self.index = index
         self.endpoints = endpoints
-        self._indexed = -1
+        self._own: dict[str, bytes] | None = None  # own ivoid -> digest, as indexed
         self._lock = threading.RLock()
         # All registry work (XML building and parsing, the index) happens on one long-lived
         # thread: lxml ties documents to the thread that made them.
@@ -137,48 +109,58 @@ class RegistrySync:
         self.harvesting = threading.Lock()  # one harvest at a time
 
     def sync(self) -> None:
-        """Rebuild changed records, then reload the index if anything changed. One thread
-        at a time does registry work (records, XML, index)."""
+        """Rebuild changed records; index the own records that changed; remove the
+        records of peers no longer configured. One thread at a time does registry work."""
         with self._lock:
             self.registry.refresh()
-            version = self.registry.version
-            if version != self._indexed:
-                self.index.load(self.registry.searchable())
-                self._indexed = version
+            self._index_own()
+            forget_peers(self.index, self.endpoints)
+
+    def _index_own(self) -> None:
+        records = self.registry.records()
+        now = {r.ivoid: hashlib.sha256(r.xml).digest() + bytes([r.deleted]) for r in records}
+        if now == self._own:
+            return
+        known = self._own or {}
+        changed = [r for r in records if known.get(r.ivoid) != now[r.ivoid]]
+        # Own records indexed but no longer among them (or indexed by an older service).
+        gone = self.index.writer.ivoids(OWN) - {r.ivoid for r in records if not r.deleted}
+        if changed:
+            self.index.upsert(changed, OWN)
+        if gone:
+            self.index.delete(gone)
+        self._own = now
 
     def harvest(self) -> dict[str, dict[str, int | str]]:
-        """Harvest every configured endpoint now; per endpoint, how many records it gave
-        and how many were left out, or why it failed."""
+        """Harvest every configured endpoint now (incrementally where the last harvest
+        allows); per endpoint, how many records it gave, how many were left out and
+        removed, whether it was a full harvest, or why it failed."""
         with self.harvesting:
             return self._harvest()
 
     def _harvest(self) -> dict[str, dict[str, int | str]]:
         settings = self.registry.settings
         outcome: dict[str, dict[str, int | str]] = {}
+        self.sync()
+        claimed: set[str] = set()  # authorities of the endpoints before, in configured order
         for endpoint in self.endpoints:
+            peer = PeerHarvest(endpoint, self.index, settings, claimed)
             try:
-                harvested = harvest(endpoint, limits=settings.registry,
-                                    own_authority=settings.datacentre.authority)
+                outcome[endpoint] = peer.run()
             except HarvestError as exc:  # one bad peer must not stop the others
                 log.warning("harvesting %s failed: %s", endpoint, exc)
                 self.metrics.harvested(endpoint, ok=False)
                 outcome[endpoint] = {"failed": exc.message}
-                continue
             except Exception as exc:
                 log.exception("harvesting %s failed unexpectedly", endpoint)
                 self.metrics.harvested(endpoint, ok=False)
                 outcome[endpoint] = {"failed": f"unexpectedly ({exc.__class__.__name__}); "
                                                "the service's log says more"}
-                continue
-            self.registry.add_harvest(harvested)
-            self.metrics.harvested(endpoint, ok=True)
-            outcome[endpoint] = {"records": len(harvested.records),
-                                 "skipped": len(harvested.skipped)}
-            log.info("harvested %d records from %s (%d left out)", len(harvested.records),
-                     endpoint, len(harvested.skipped))
-        self.sync()
+            else:
+                self.metrics.harvested(endpoint, ok=True)
+                log.info("harvested %s from %s", outcome[endpoint], endpoint)
+            claimed |= peer.claims()
         return outcome
-
     async def call(self, work: Callable[[], T]) -> T:
         """Run `work` on the registry's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, work)

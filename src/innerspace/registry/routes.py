@@ -31,7 +31,7 @@ Sync = Annotated[RegistrySync, Depends(get_sync)]
 async def refresh_registry(sync: Sync) -> Response:
     await sync.call(sync.sync)
     return JSONResponse({"records": len(sync.registry.records()),
-                         "searchable": len(sync.registry.searchable())})
+                         "searchable": sync.index.count()})
 
 
 @router.post("/registry/harvest", summary="Harvest the configured registries now",

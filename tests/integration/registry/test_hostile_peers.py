@@ -55,7 +55,10 @@ def test_a_hostile_peer_cannot_replace_our_records(victim: LiveService,
     with victim.client() as http:
         outcome = http.post("/registry/harvest")
         assert outcome.status_code == 200, outcome.text
-        assert outcome.json() == {peer.endpoint("/oai"): {"records": 1, "skipped": 2}}
+        # The service harvested at start-up: this one is incremental (`full` 0), as the
+        # peer's Identify answer has not changed.
+        assert outcome.json() == {peer.endpoint("/oai"): {"records": 1, "skipped": 2,
+                                                          "removed": 0, "full": 0}}
         assert access_urls(http, UWS) == sorted(
             f"{victim.url}/{path}" for path in ("jobs", "capabilities", "availability"))
         assert access_urls(http, "ivo://evil.example/tap") == ["https://evil.example/tap"]

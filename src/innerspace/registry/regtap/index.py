@@ -1,9 +1,10 @@
 """The RegTAP index: the rr and TAP_SCHEMA tables in an SQLite file (the given one, which
-survives restarts, or a private temporary one), rebuilt whole from `Record`s, and queried
-in ADQL.
+survives restarts, or a private temporary one), kept up to date record by record from
+`Record`s (`upsert`, `delete`; `load` replaces everything), and queried in ADQL.
 
-`load()` fills a fresh database and renames it into place, so queries running meanwhile see
-either the old or the new content, never half of each. A query is translated here and run
+Every change is one transaction on a WAL database (`updates.IndexWriter`), so queries running
+meanwhile see the last committed state: whole records, never half of one; they never wait
+for a change, nor a change for them. A query is translated here and run
 in a worker process (`registry.sandbox`): on a read-only connection with the sandbox's
 guard, fetched up to MAXREC rows and `max_result_bytes`, killed if it outlives its time
 limit. Every way a query can fail is a `RegTAPError` with a message for the user.
@@ -33,29 +34,14 @@ from innerspace.registry.errors import RegTAPError, SearchUnavailable
 from innerspace.registry.records import Record
 from innerspace.registry.regtap.adql import translate
 from innerspace.registry.regtap.gate import QueryGate
-from innerspace.registry.regtap.ingest import SkippedRecord, record_rows
-from innerspace.registry.regtap.schema import (
-    PHYSICAL,
-    SCHEMAS,
-    Row,
-    create_statements,
-    index_statements,
-    tap_schema_rows,
-)
+from innerspace.registry.regtap.schema import PHYSICAL
+from innerspace.registry.regtap.updates import OWN, IndexWriter, LoadReport
 from innerspace.registry.sandbox.limits import QueryLimits
 from innerspace.registry.sandbox.pool import QueryFailed, QueryPool
 
 log = logging.getLogger("innerspace.regtap")
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of index files; another value means rebuild
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """What a load did: how many resources it holds, and which records it left out."""
-
-    loaded: int
-    skipped: tuple[tuple[str, str], ...]  # (ivoid, why)
+__all__ = ["OWN", "LoadReport", "QueryResult", "RegTAPIndex"]
 
 
 @dataclass(frozen=True)
@@ -78,12 +64,13 @@ def query_limits(limits: RegistryLimits) -> QueryLimits:
 
 
 class RegTAPIndex:
-    """The rr tables in SQLite: `load` rebuilds them, `query` runs ADQL on them.
+    """The rr tables in SQLite: `upsert`, `delete` and `load` change them, `query` runs
+    ADQL on them.
 
-    `path` is a database file (rebuilt next to itself and renamed into place, so it
-    survives restarts), or ":memory:" for a temporary file of this object's own (removed
-    with it). `limits` bound each query (the registry settings); `gate` lets only so many
-    run at once (the HTTP side takes a turn from it), as many as `pool` has workers.
+    `path` is a database file (kept across restarts, rebuilt empty when its schema is not
+    today's), or ":memory:" for a temporary file of this object's own (removed with it).
+    `limits` bound each query (the registry settings); `gate` lets only so many run at once
+    (the HTTP side takes a turn from it), as many as `pool` has workers.
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:",
@@ -101,13 +88,12 @@ class RegTAPIndex:
         self.pool = QueryPool(query_limits(self.limits), self.limits.max_concurrent_queries)
         weakref.finalize(self, self.pool.close)
         self.started = datetime.now(UTC)
-        self.loaded_at: datetime | None = None
-        self._building = threading.Lock()  # one load at a time
-        self._uri = self._file_uri(self.path)
-        if self.path.is_file() and self._usable(self.path):
-            self.loaded_at = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
-        else:
-            self.load([])
+        self._writing = threading.Lock()  # one change at a time
+        self.writer = IndexWriter(self.path, self.limits.max_string_length)
+        # Read-only, but not immutable: the file changes under the readers (WAL).
+        self._uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        self.loaded_at: datetime | None = datetime.now(UTC) if self.writer.rebuilt else \
+            datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
 
     @property
     def default_maxrec(self) -> int:
@@ -121,86 +107,37 @@ class RegTAPIndex:
     def timeout(self) -> float:
         return self.limits.query_timeout
 
-    @staticmethod
-    def _file_uri(path: Path) -> str:
-        return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+    @property
+    def rebuilt(self) -> bool:
+        """Whether opening the file found no index of today's schema (it starts empty)."""
+        return self.writer.rebuilt
 
-    @staticmethod
-    def _usable(path: Path) -> bool:
-        try:
-            with contextlib.closing(sqlite3.connect(RegTAPIndex._file_uri(path), uri=True)) as c:
-                names = {r[0] for r in c.execute("SELECT name FROM sqlite_master")}
-                version = c.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error:
-            return False
-        return names >= READABLE and version == SCHEMA_VERSION
-
-    # -- building --------------------------------------------------------------------------
+    # -- changing --------------------------------------------------------------------------
 
     def load(self, records: Iterable[Record]) -> LoadReport:
         """Replace the whole content with these records (deleted and inactive ones are
-        left out). Deterministic: the same records give the same tables."""
-        tables: dict[str, list[Row]] = {}
-        skipped: list[tuple[str, str]] = []
-        chosen: dict[str, tuple[Record, dict[str, list[Row]]]] = {}
-        for record in sorted(records, key=lambda r: (r.ivoid.lower(), r.updated)):
-            try:
-                rows = record_rows(record)
-                self._check_lengths(rows)
-            except SkippedRecord as exc:
-                skipped.append((record.ivoid, str(exc)))
-                continue
-            except Exception as exc:  # a broken record must not stop the others
-                log.warning("RegTAP: record %s is not usable: %s", record.ivoid, exc)
-                skipped.append((record.ivoid, f"unusable: {exc}"))
-                continue
-            chosen[rows["resource"][0]["ivoid"]] = (record, rows)  # the latest update wins
-        for ivoid in sorted(chosen):
-            for table, table_rows in chosen[ivoid][1].items():
-                tables.setdefault(table, []).extend(table_rows)
-        with self._building:
-            self._load_file(self.path, tables)
+        left out), forgetting every harvest. Deterministic: the same records give the same
+        tables."""
+        with self._writing:
+            report = self.writer.load(records)
             self.loaded_at = datetime.now(UTC)
-        return LoadReport(len(chosen), tuple(skipped))
+        return report
 
-    def _check_lengths(self, rows: dict[str, list[Row]]) -> None:
-        """A value longer than queries may read would make every query that touches it
-        fail ("string or blob too big"): such a record is left out, not indexed."""
-        limit = self.limits.max_string_length
-        for table, table_rows in rows.items():
-            for row in table_rows:
-                for column, value in row.items():
-                    if isinstance(value, str | bytes) and len(
-                            value.encode() if isinstance(value, str) else value) > limit:
-                        raise SkippedRecord(f"its {table}.{column} is longer than the "
-                                            f"limit of {limit} bytes")
+    def upsert(self, records: Iterable[Record], origin: str = OWN) -> LoadReport:
+        """Replace these records, all their rows in every table, in one transaction (the
+        latest update of an ivoid wins; deleted, inactive and unusable ones are removed).
+        `origin` is where they come from: OWN, or the OAI-PMH endpoint harvested."""
+        with self._writing:
+            report = self.writer.upsert(records, origin)
+            self.loaded_at = datetime.now(UTC)
+        return report
 
-    def _load_file(self, path: Path, tables: dict[str, list[Row]]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        building = path.with_name(f"{path.name}.{os.getpid()}.building")
-        building.unlink(missing_ok=True)
-        with contextlib.closing(sqlite3.connect(building)) as connection:
-            self._fill(connection, tables)
-        os.replace(building, path)  # a query under way reads the file it opened
-
-    @staticmethod
-    def _fill(connection: sqlite3.Connection, tables: dict[str, list[Row]]) -> None:
-        with connection:
-            for statement in create_statements():
-                connection.execute(statement)
-            contents = {f"rr_{name}": rows for name, rows in tables.items()}
-            contents |= {f"tap_schema_{name}": rows for name, rows in tap_schema_rows().items()}
-            for (schema, name), physical in PHYSICAL.items():
-                table = next(t for t in SCHEMAS[schema][2] if t.name == name)
-                names = [c.name for c in table.columns]
-                connection.executemany(
-                    f"INSERT INTO {physical} ({', '.join(names)}) "
-                    f"VALUES ({', '.join('?' * len(names))})",
-                    [tuple(row.get(n) for n in names) for row in contents.get(physical, ())])
-            for statement in index_statements():
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        connection.execute("ANALYZE")
+    def delete(self, ivoids: Iterable[str]) -> int:
+        """Remove these records in one transaction; how many the index held."""
+        with self._writing:
+            removed = self.writer.delete(ivoids)
+            self.loaded_at = datetime.now(UTC)
+        return removed
 
     # -- querying --------------------------------------------------------------------------
 

@@ -227,13 +227,23 @@ def _interface(rows: Rows, ivoid: str, cap_index: int, intf_index: int,
                  param_description=text_of(child(param, "description")))
 
 
+def _firsts(element: etree._Element) -> dict[str, etree._Element]:
+    """The first child of each local name: one pass over the children, where a `child`
+    look-up per name makes one each (columns are most of the rows of a large registry)."""
+    found: dict[str, etree._Element] = {}
+    for item in element:
+        found.setdefault(local_name(item), item)
+    return found
+
+
 def _typed_item(element: etree._Element) -> Row:
     """The columns table_column and intf_param share (name, ucd, ..., delim)."""
-    datatype = child(element, "dataType")
-    return {"name": lowered(text_of(child(element, "name"))),
-            "ucd": lowered(text_of(child(element, "ucd"))),
-            "unit": text_of(child(element, "unit")),
-            "utype": lowered(text_of(child(element, "utype"))),
+    firsts = _firsts(element)
+    datatype = firsts.get("dataType")
+    return {"name": lowered(text_of(firsts.get("name"))),
+            "ucd": lowered(text_of(firsts.get("ucd"))),
+            "unit": text_of(firsts.get("unit")),
+            "utype": lowered(text_of(firsts.get("utype"))),
             "std": boolean_of(element.get("std")), "datatype": lowered(text_of(datatype)),
             "extended_schema": attribute(datatype, "extendedSchema"),
             "extended_type": attribute(datatype, "extendedType"),
