@@ -22,6 +22,7 @@ from innerspace.cli.common import (
     docker_or_fail,
     err_console,
     fail,
+    require_server,
     settings_or_fail,
 )
 from innerspace.cli.rendering import app_details, apps_table
@@ -46,6 +47,7 @@ RegistryOption = Annotated[str | None, typer.Option(
 @commands.command("lint")
 def app_lint(directory: DirectoryArgument) -> None:
     """Check an app's manifest against the JSON Schema and explain every problem."""
+    require_server("app lint")
     from innerspace.apps.manifest import ManifestError
     from innerspace.apps.project import load_project
 
@@ -69,6 +71,7 @@ def app_build(
     registry: RegistryOption = None,
 ) -> None:
     """Build an app image whose labels carry its manifest (and push it with --push)."""
+    require_server("app publish" if push else "app build")
     from innerspace.apps.base_image import base_image_exists
     from innerspace.apps.builder import AppBuildError, build_app_image, image_tag
     from innerspace.apps.manifest import ManifestError
@@ -142,6 +145,7 @@ def _registry_or_engine_apps(registry: str | None, config: Path | None
                              ) -> list[dict[str, Any]]:
     """The app summaries of the images in `registry` (under the configured namespace), or
     of those on the local engine when no registry is given."""
+    require_server("app list/show --local or --registry")
     from innerspace.apps.catalogue import CatalogueUnavailable, LocalEngineCatalogue
     from innerspace.apps.summary import app_summary
 

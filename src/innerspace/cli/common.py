@@ -7,6 +7,7 @@ configuration (pydantic) and the Docker SDK are imported only by the helpers tha
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -36,6 +37,23 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print `message` as an error and end the command with exit status `code`."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+# What `pip install innerspace[server]` adds, by the module each distribution installs: a
+# client-only install (the default) has none of them.
+SERVER_MODULES = ("alembic", "astropy", "docker", "fastapi", "jsonschema", "jwt", "numpy",
+                  "prometheus_client", "pydantic", "pydantic_settings", "python_multipart",
+                  "sqlalchemy", "sqlglot", "uvicorn", "vo_models")
+
+
+def require_server(command: str) -> None:
+    """Fail clearly, naming the extra to install, when `command` (one of the service's, the
+    image builders' or the repository's) finds the server's dependencies missing."""
+    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(f"`innerspace {command}` runs the server side and needs its dependencies "
+             f"(missing: {', '.join(missing)}); install them with: "
+             "pip install 'innerspace[server]'")
 
 
 def settings_or_fail(config: Path | None, **overrides: Any) -> Settings:

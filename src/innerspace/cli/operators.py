@@ -22,6 +22,7 @@ from innerspace.cli.common import (
     docker_or_fail,
     err_console,
     fail,
+    require_server,
     settings_or_fail,
 )
 
@@ -74,6 +75,7 @@ def serve(
                          ] = None,
 ) -> None:
     """Run the UWS service."""
+    require_server("serve")
     import logging
     import socket
 
@@ -117,6 +119,7 @@ def base_image(
     mirror: Annotated[str, typer.Option(help="Debian mirror")] = "http://deb.debian.org/debian",
 ) -> None:
     """Build the Python base image from Debian packages (reused when present)."""
+    require_server("base-image")
     from innerspace.apps.base_image import BaseImageError, build_base_image
 
     settings = settings_or_fail(config)
@@ -136,6 +139,7 @@ def repo_serve(
     address: Annotated[str, typer.Option(help="host:port to listen on")] = "127.0.0.1:5000",
 ) -> None:
     """Run Debian's docker-registry (CNCF distribution) with storage under the data dir."""
+    require_server("repo serve")
     from innerspace.apps.registry_server import RegistryServerError, exec_registry
 
     settings = settings_or_fail(config, data_dir=data_dir)

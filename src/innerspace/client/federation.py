@@ -1,6 +1,7 @@
-"""Planning across a federation: ask the registry (RegTAP, through pyvo) which data centres
-run an app and offer the inner APIs and data collections it needs, ask each candidate's
-execution service for a UWS quote (in parallel), rank them, and run the app at the best one.
+"""Planning across a federation: ask the registry (its RegTAP, through client/tap.py) which
+data centres run an app and offer the inner APIs and data collections it needs, ask each
+candidate's execution service for a UWS quote (in parallel), rank them, and run the app at
+the best one.
 
     from innerspace.client.federation import Federation
 
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from innerspace import vocabulary
+from innerspace.client import tap
 from innerspace.client.errors import ClientError
 from innerspace.client.uws import Client, JobHandle
 from innerspace.vocabulary import authority_of, inner_api_kind
@@ -78,19 +80,14 @@ class Federation:
 
     def __init__(self, registry_url: str, token: str | None = None,
                  parallel: int = 16) -> None:
-        import pyvo
-
         url = registry_url.rstrip("/")
         # Accept a service's base URL as well as its RegTAP endpoint.
         self.registry_url = url if url.endswith("/tap") else f"{url}/registry/tap"
         self.token = token
         self.parallel = max(1, parallel)  # quote requests in flight at once
-        self._tap = pyvo.dal.TAPService(self.registry_url)
 
     def _query(self, adql: str) -> list[dict[str, Any]]:
-        table = self._tap.run_sync(adql).to_table()
-        return [{name: (row[name].decode() if isinstance(row[name], bytes) else row[name])
-                 for name in table.colnames} for row in table]
+        return list(tap.query(self.registry_url, adql))
 
     def execution_services(self) -> dict[str, str]:
         """authority -> UWS job list URL of its innerspace execution service."""
