@@ -13,7 +13,7 @@ test: setup  ## lint and type checks, then the whole test suite (real Docker, Po
 	@echo "==> running the tests"
 	@.venv/bin/python -m pytest
 
-stop:  ## stop the demo service
+stop:  ## stop the demo service; remove what stopped innerspace services left on a swarm
 	@bash scripts/stop.sh
 
 lint:  ## ruff, and mypy --strict over src/innerspace and tests (settings in pyproject.toml)

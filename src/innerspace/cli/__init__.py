@@ -2,9 +2,9 @@
 
 The commands are grouped by who types them: `operators` (serve, base-image, repo serve),
 `authors` (app lint/build/publish/list/show), `jobs` (submit, jobs, job, results, plan,
-run) and `login` (login, logout, token); `rendering` shows their output and `common` holds
-what they share. This module puts them together into one program, in the order
-`innerspace --help` lists them.
+run), `login` (login, logout, token) and `swarm` (swarm clean); `rendering` shows their
+output and `common` holds what they share. This module puts them together into one
+program, in the order `innerspace --help` lists them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 
 import typer
 
-from innerspace.cli import authors, jobs, login, operators
+from innerspace.cli import authors, jobs, login, operators, swarm
 
 app = typer.Typer(help="innerspace: run containerised Python apps next to astronomy data, "
                        "through IVOA UWS.", no_args_is_help=True, add_completion=False)
@@ -22,6 +22,7 @@ app.add_typer(jobs.commands)
 app.add_typer(login.commands)
 app.add_typer(authors.commands, name="app")
 app.add_typer(operators.repo_commands, name="repo")
+app.add_typer(swarm.commands, name="swarm")
 
 __all__ = ["app", "main"]
 

@@ -44,6 +44,7 @@ from innerspace.uws.storage import check_storage, reservation
 from innerspace.uws.store import Job, JobResult, JobStore
 
 log = logging.getLogger(__name__)
+CLOSE_REMOVALS_TIMEOUT = 60.0  # seconds a closing runner waits for removals under way
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,22 @@ class JobRunner:
         self._fill()
 
     async def close(self) -> None:
-        """Stop supervising; containers keep running and are re-attached on the next start."""
+        """Stop supervising; containers keep running and are re-attached on the next start.
+        Removals of ended jobs' containers under way finish first (for up to
+        CLOSE_REMOVALS_TIMEOUT), so that a stopped service leaves only the containers of
+        jobs still running (and the Swarm engine can then take its stage server down)."""
         self._closing = True
         await self._reaper.close()
-        tasks = [r.task for r in self._running.values()] + list(self._background)
-        for task in tasks:
+        supervisors = [r.task for r in self._running.values()]
+        for task in supervisors:
             task.cancel()
-        for task in tasks:
+        for task in supervisors:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=CLOSE_REMOVALS_TIMEOUT)
+        for task in list(self._background):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

@@ -49,13 +49,15 @@ def test_the_commands_and_their_order() -> None:
               if line.startswith("│ ") and len(line.split()) > 2]
     assert listed[listed.index("version"):] == [
         "version", "serve", "base-image", "submit", "plan", "run", "jobs", "usage", "job",
-        "results", "login", "logout", "token", "app", "repo"]
+        "results", "login", "logout", "token", "app", "repo", "swarm"]
     code, output = invoke("app", "--help")
     assert code == 0
     for command in ("lint", "build", "publish", "list", "show"):
         assert f"│ {command} " in output
     code, output = invoke("repo", "--help")
     assert code == 0 and "│ serve " in output
+    code, output = invoke("swarm", "--help")
+    assert code == 0 and "│ clean " in output
 
 
 def test_bad_input_is_refused_before_any_request() -> None:

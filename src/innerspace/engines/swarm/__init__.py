@@ -10,12 +10,14 @@ job, runs the app, and sends its results back (engines/staging/job.py, a Swarm c
 - `tasks.py`: the one poll loop over the jobs' tasks, and how a task's end is judged;
 - `staging.py`: the stage server, the jobs' networks and tickets, the wrapper's config;
 - `objects.py`: the names and labels of what innerspace makes on a swarm, its overlay
-  networks, and their removal.
+  networks;
+- `cleanup.py`: taking it down: a service's own when it stops, what stopped or crashed
+  services left (`innerspace swarm clean`), or everything.
 """
 
 from __future__ import annotations
 
+from innerspace.engines.swarm.cleanup import CleanReport, clean_swarm, remove_swarm_objects
 from innerspace.engines.swarm.engine import SwarmEngine
-from innerspace.engines.swarm.objects import remove_swarm_objects
 
-__all__ = ["SwarmEngine", "remove_swarm_objects"]
+__all__ = ["CleanReport", "SwarmEngine", "clean_swarm", "remove_swarm_objects"]

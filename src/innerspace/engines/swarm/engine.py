@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,7 @@ from innerspace.engines.base import (
 from innerspace.engines.base import ContainerSpec as JobSpec
 from innerspace.engines.docker_base import DockerBackedEngine, connect, engine_threads, explain
 from innerspace.engines.docker_streams import ServiceLogFollower
+from innerspace.engines.swarm.cleanup import ServiceLock
 from innerspace.engines.swarm.objects import (
     ROLE_LABEL,
     ensure_overlay_network,
@@ -64,6 +66,8 @@ COLLECTION_LABEL = "org.innerspace.collection"  # node label: the node holds a c
 STAGE_START_TIMEOUT = 60.0  # seconds the stage server may take to run
 STAGE_SLACK = 1024 * 1024  # bytes of /innerspace beyond inputs and results (directories)
 
+log = logging.getLogger(__name__)
+
 
 class SwarmEngine(DockerBackedEngine):
     """Runs job containers as Swarm services, on whichever node the scheduler picks."""
@@ -71,13 +75,15 @@ class SwarmEngine(DockerBackedEngine):
     name = "swarm"
 
     def __init__(self, client: docker.DockerClient, *, service_id: str, jobs_dir: Path,
-                 options: SwarmSettings, uid: int, gid: int,
+                 options: SwarmSettings, uid: int, gid: int, lock_file: Path,
                  log_size: int = 64 * 1024 * 1024, threads: int = 16) -> None:
         super().__init__(client, threads, "swarm", log_size)
         self._options = options
         self._jobs_dir = jobs_dir
+        # Held while the service runs: `innerspace swarm clean` leaves its objects alone.
+        self._lock = ServiceLock(lock_file)
         self._stage = StageServer(self._api, service_id=service_id, jobs_dir=jobs_dir,
-                                  options=options, uid=uid, gid=gid)
+                                  options=options, uid=uid, gid=gid, lock_file=lock_file)
         self._job_ids: dict[str, str] = {}  # handle (service id) -> job id
         self._node_id = ""
         self._job_config: ConfigReference | None = None  # job.py, once opened
@@ -93,6 +99,7 @@ class SwarmEngine(DockerBackedEngine):
         return cls(connect(settings), service_id=settings.service_id, jobs_dir=settings.jobs_dir,
                    options=settings.swarm,
                    uid=settings.sandbox.uid, gid=settings.sandbox.gid,
+                   lock_file=settings.data_dir / "swarm.lock",
                    log_size=settings.limits.log_size, threads=engine_threads(settings))
 
     # -- set-up --------------------------------------------------------------------------
@@ -107,6 +114,7 @@ class SwarmEngine(DockerBackedEngine):
             raise EngineError("the Docker engine is not a Swarm manager; run `docker swarm "
                               "init` (or join it to a swarm as a manager) first")
         self._node_id = swarm["NodeID"]
+        await self._call(self._lock.take)
         try:
             self._job_config = await self._call(self._stage.script_config, "job.py")
             await self._call(self._stage.ensure)
@@ -355,9 +363,24 @@ class SwarmEngine(DockerBackedEngine):
         return None
 
     async def close(self) -> None:
+        """Stop watching; then take down the stage server, its networks and configs unless
+        jobs of this service are still on the swarm (the runner has removed the services of
+        every job that ended; those left run on, and need the stage server)."""
         self._closed.set()
         await self._tasks.close()
         self._followers.shutdown(wait=False, cancel_futures=True)
+        if self._node_id:  # opened
+            try:
+                kept_for = await self._call(self._stage.take_down)
+            except (DockerException, EngineError, OSError) as exc:
+                log.warning("could not take the stage server %s down: %s; `innerspace swarm "
+                            "clean` removes it", self._stage.name, exc)
+            else:
+                if kept_for:
+                    log.info("the stage server %s stays up for the %d job(s) still on the "
+                             "swarm; the service picks them up when it starts again",
+                             self._stage.name, kept_for)
+        self._lock.release()
         await super().close()
 
 

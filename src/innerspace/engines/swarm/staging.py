@@ -30,6 +30,7 @@ from docker.types import ConfigReference, LogConfig
 from innerspace.config import Swarm as SwarmSettings
 from innerspace.engines.base import JOB_LABEL, SERVICE_LABEL, ContainerSpec
 from innerspace.engines.staging import STAGE_PORT, script
+from innerspace.engines.swarm.cleanup import LOCK_LABEL, remove_service_objects, service_objects
 from innerspace.engines.swarm.objects import ROLE_LABEL, ensure_overlay_network, stage_name
 
 STAGE_DIR = "/innerspace-stage"  # where the job wrapper appears inside job containers
@@ -45,10 +46,11 @@ class StageServer:
     one name; each job gets a network of its own, `job_network(job_id)`."""
 
     def __init__(self, api: docker.APIClient, *, service_id: str, jobs_dir: Path,
-                 options: SwarmSettings, uid: int, gid: int) -> None:
+                 options: SwarmSettings, uid: int, gid: int, lock_file: Path) -> None:
         self._api = api
         self._service_id = service_id
         self._jobs_dir = jobs_dir
+        self._lock_file = lock_file
         self._options = options
         self._uid, self._gid = uid, gid
         self.name = stage_name(service_id)
@@ -60,14 +62,17 @@ class StageServer:
 
     def script_config(self, script_name: str) -> ConfigReference:
         """The Swarm config holding one staging script (created once per version of the
-        script), as containers see it under STAGE_DIR."""
+        script), as containers see it under STAGE_DIR. Each service has its own, labelled
+        with it, so that a service that stops can remove its own without pulling one from
+        under another service on the same swarm."""
         data = script(script_name)
         digest = hashlib.sha256(data).hexdigest()[:16]
-        name = f"innerspace-stage-{script_name.removesuffix('.py')}-{digest}"
+        name = f"{self.name}-{script_name.removesuffix('.py')}-{digest}"
         existing = self._api.configs(filters={"name": name})
         match = next((c for c in existing if c["Spec"]["Name"] == name), None)
         config_id = match["ID"] if match else self._api.create_config(
-            name, data, labels={ROLE_LABEL: "stage-script"})["ID"]
+            name, data, labels={ROLE_LABEL: "stage-script",
+                                SERVICE_LABEL: self._service_id})["ID"]
         return ConfigReference(config_id, name, filename=f"{STAGE_DIR}/{script_name}",
                                uid=str(self._uid), gid=str(self._gid), mode=0o444)
 
@@ -89,7 +94,8 @@ class StageServer:
         of this service; replaced when its script or settings change."""
         self._ensure_home()
         config = self._container_config()
-        fingerprint = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+        fingerprint = hashlib.sha256(json.dumps([config, str(self._lock_file)],
+                                                sort_keys=True).encode()).hexdigest()
         current = self._current()
         if current is not None and current["Config"]["Labels"].get(SCRIPT_LABEL) != fingerprint:
             self._api.remove_container(current["Id"], force=True)
@@ -106,7 +112,7 @@ class StageServer:
             self._api.create_container(
                 **config, name=self.name, host_config=host_config,
                 labels={SERVICE_LABEL: self._service_id, ROLE_LABEL: "stage",
-                        SCRIPT_LABEL: fingerprint})
+                        SCRIPT_LABEL: fingerprint, LOCK_LABEL: str(self._lock_file)})
             current = self._api.inspect_container(self.name)
         if not current["State"].get("Running"):
             self._api.start(self.name)
@@ -131,6 +137,16 @@ class StageServer:
             self._api.create_network(self.name, driver="bridge", internal=True,
                                      labels={ROLE_LABEL: "network",
                                              SERVICE_LABEL: self._service_id})
+
+    def take_down(self) -> int:
+        """Remove the stage server, its networks and the service's configs, unless job
+        services of this service are still on the swarm (jobs running when the service
+        stops: they need the stage server to send their results back, and the service picks
+        them up when it starts again). How many job services kept it (0: taken down)."""
+        jobs = service_objects(self._api, self._service_id)["jobs"]
+        if not jobs:
+            remove_service_objects(self._api, self._service_id)
+        return len(jobs)
 
     def _current(self) -> dict[str, Any] | None:
         try:
