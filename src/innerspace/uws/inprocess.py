@@ -32,9 +32,10 @@ from innerspace.uws.lifecycle import JobLifecycle
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.phases import FINAL, Phase
 from innerspace.uws.reaper import DestructionReaper
-from innerspace.uws.request import parse_time, positive_int, run_id
-from innerspace.uws.store import Job, JobParameter, JobRef, JobResult, JobStore, ListFilter
+from innerspace.uws.request import list_filter, parse_time, positive_int, run_id
+from innerspace.uws.store import Job, JobParameter, JobRef, JobResult, JobStore
 from innerspace.uws.store import new_job_id as new_id
+from innerspace.uws.waiting import wait_for_change
 
 _JOB_ID = re.compile(r"^[a-z0-9]{16}$")
 MAX_PARAMETERS = 32  # parameters a job keeps (the form limits bound their size)
@@ -111,17 +112,7 @@ class InProcessJobs:
     def list_jobs(self, caller: Requester, phases: Iterable[str], after: str | None,
                   last: str | None) -> list[JobRef]:
         """The caller's jobs, filtered as UWS 1.1 says (PHASE, AFTER, LAST)."""
-        filters = ListFilter()
-        for phase in phases:
-            filters.phases.append(_phase(phase))
-        if after is not None:
-            filters.after = parse_time(after, "AFTER")
-        if last is not None:
-            count = positive_int(last)
-            if count is None:
-                raise BadRequest(f"LAST must be a positive integer, got {last!r}")
-            filters.last = count
-        return self._store.list_refs(caller.owner, filters)
+        return self._store.list_refs(caller.owner, list_filter(phases, after, last))
 
     def quote(self, job: Job) -> float | None:
         """When the job should end: its start (or now) plus its execution duration."""
@@ -131,29 +122,9 @@ class InProcessJobs:
 
     async def wait(self, caller: Requester, job_id: str, seconds: str,
                    phase: str | None) -> Job:
-        """UWS 1.1 blocking, woken by the phase change itself (as for /jobs)."""
-        try:
-            wait = int(seconds)
-        except ValueError:
-            raise BadRequest(f"WAIT must be an integer number of seconds, got {seconds!r}"
-                             ) from None
-        wait = self._max_wait if wait < 0 else min(wait, self._max_wait)
-        awaited = _phase(phase) if phase is not None else None
-        job = self.get(caller, job_id)
-        event = self._notifier.watch(job_id)
-        start = job.phase
-        blocking = {Phase.PENDING, Phase.QUEUED, Phase.EXECUTING}
-        if wait == 0 or start not in blocking or (awaited and awaited != start):
-            return job
-        deadline = time.monotonic() + wait
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await self._notifier.wait(event, remaining):
-                return self.get(caller, job_id)
-            job = self.get(caller, job_id)
-            event = self._notifier.watch(job_id)
-            if job.phase != start:
-                return job
+        """UWS 1.1 blocking, woken by the phase change itself (waiting.py, as for /jobs)."""
+        return await wait_for_change(self._notifier, lambda: self.get(caller, job_id), job_id,
+                                     seconds, phase, self._max_wait)
 
     def result_file(self, job: Job, result_id: str) -> tuple[Path, str]:
         for result in job.results:
@@ -331,14 +302,6 @@ class InProcessJobs:
         folder = self._directory / job_id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(body)
-
-
-def _phase(text: str) -> Phase:
-    try:
-        return Phase(text.strip().upper())
-    except ValueError:
-        raise BadRequest(f"PHASE {text!r} is not a UWS phase; one of "
-                         f"{', '.join(p.value for p in Phase)}") from None
 
 
 _UWS_NAMES = frozenset({"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION"})

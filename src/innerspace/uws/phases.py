@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from innerspace.errors import BadRequest
 from innerspace.uws.errors import PhaseConflict
 
 
@@ -27,6 +28,15 @@ class Phase(StrEnum):
     def is_active(self) -> bool:
         """The job is waiting for or holding a container."""
         return self in (Phase.QUEUED, Phase.EXECUTING)
+
+
+def parse_phase(text: str) -> Phase:
+    """A phase as a client names it (PHASE= of a job list or of WAIT), in any case."""
+    try:
+        return Phase(text.strip().upper())
+    except ValueError:
+        raise BadRequest(f"PHASE {text!r} is not a UWS phase; one of "
+                         f"{', '.join(p.value for p in Phase)}") from None
 
 
 FINAL = frozenset({Phase.COMPLETED, Phase.ERROR, Phase.ABORTED, Phase.ARCHIVED})

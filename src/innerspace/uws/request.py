@@ -4,11 +4,14 @@ and the ISO 8601 times they carry. Nothing here knows of HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
 from innerspace.errors import BadRequest
+from innerspace.uws.phases import parse_phase
+from innerspace.uws.store import ListFilter
 
 # Reserved names (lower case) -> JobRequest attributes.
 _RESERVED = {"app": "app", "phase": "phase", "runid": "run_id",
@@ -74,6 +77,20 @@ def positive_int(text: str) -> int | None:
         return None
     number = int(value)
     return number if number > 0 else None
+
+
+def list_filter(phases: Iterable[str], after: str | None, last: str | None) -> ListFilter:
+    """A job list's filters as UWS 1.1 says: PHASE (any number), AFTER, LAST."""
+    filters = ListFilter()
+    filters.phases.extend(parse_phase(phase) for phase in phases)
+    if after is not None:
+        filters.after = parse_time(after, "AFTER")
+    if last is not None:
+        count = positive_int(last)
+        if count is None:
+            raise BadRequest(f"LAST must be a positive integer, got {last!r}")
+        filters.last = min(count, 1_000_000)
+    return filters
 
 
 def run_id(text: str | None) -> str | None:

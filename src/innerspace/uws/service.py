@@ -31,11 +31,12 @@ from innerspace.uws.lifecycle import JobLifecycle
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.parameters import check_parameters, require_complete, store_uploads
 from innerspace.uws.phases import FINAL, Phase, check_transition
-from innerspace.uws.request import JobRequest, Upload, parse_time, positive_int, run_id
+from innerspace.uws.request import JobRequest, Upload, list_filter, parse_time, run_id
 from innerspace.uws.runner import JobRunner
 from innerspace.uws.storage import check_storage
-from innerspace.uws.store import Job, JobRef, JobStore, ListFilter, new_job_id
+from innerspace.uws.store import Job, JobRef, JobStore, new_job_id
 from innerspace.uws.usage import Usage, usage_of
+from innerspace.uws.waiting import wait_for_change
 
 _JOB_ID = re.compile(r"^[a-z0-9]{16}$")
 EVERY_OWNER = "*"  # the job list's OWNER value for everyone's jobs (administrators)
@@ -79,20 +80,7 @@ class JobService:
                   last: str | None, owner: str | None = None) -> list[JobRef]:
         """The caller's jobs, filtered as UWS 1.1 says; `owner` (OWNER=) names whose jobs
         an administrator lists instead, `*` for everyone's."""
-        filters = ListFilter()
-        for phase in phases:
-            try:
-                filters.phases.append(Phase(phase.strip().upper()))
-            except ValueError:
-                raise BadRequest(f"PHASE {phase!r} is not a UWS phase; one of "
-                                 f"{', '.join(p.value for p in Phase)}") from None
-        if after is not None:
-            filters.after = parse_time(after, "AFTER")
-        if last is not None:
-            count = positive_int(last)
-            if count is None:
-                raise BadRequest(f"LAST must be a positive integer, got {last!r}")
-            filters.last = min(count, 1_000_000)
+        filters = list_filter(phases, after, last)
         if owner is None or owner == caller.owner:
             return self._store.list_refs(caller.owner, filters)
         if not caller.admin:
@@ -110,42 +98,10 @@ class JobService:
 
     async def wait(self, caller: Requester, job_id: str, seconds: str,
                    phase: str | None) -> Job:
-        """UWS 1.1 blocking: return when the job leaves its phase (or `phase`), or on time-out.
-
-        The wake-up comes from the phase change itself (PhaseNotifier), never from polling.
-        """
-        try:
-            wait = int(seconds)
-        except ValueError:
-            raise BadRequest(f"WAIT must be an integer number of seconds, got {seconds!r}"
-                             ) from None
-        limit = self._settings.limits.max_wait
-        wait = limit if wait < 0 else min(wait, limit)
-        awaited = None
-        if phase is not None:
-            try:
-                awaited = Phase(phase.strip().upper())
-            except ValueError:
-                raise BadRequest(f"PHASE {phase!r} is not a UWS phase") from None
-        # Reading the job and taking its event happen with no await in between, so no
-        # change can slip through; only existing, visible jobs get an event.
-        job = self.get(caller, job_id)
-        event = self._notifier.watch(job_id)
-        start_phase = job.phase
-        # Only PENDING, QUEUED and EXECUTING block (UWS 1.1 §2.2.1.1); with PHASE, only when
-        # the job is still in that phase.
-        blocking = {Phase.PENDING, Phase.QUEUED, Phase.EXECUTING}
-        if wait == 0 or start_phase not in blocking or (awaited and awaited != start_phase):
-            return job
-        deadline = time.monotonic() + wait
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await self._notifier.wait(event, remaining):
-                return self.get(caller, job_id)
-            job = self.get(caller, job_id)
-            event = self._notifier.watch(job_id)
-            if job.phase != start_phase:
-                return job
+        """UWS 1.1 blocking: return when the job leaves its phase (or `phase`), or on time-out
+        (waiting.py)."""
+        return await wait_for_change(self._notifier, lambda: self.get(caller, job_id), job_id,
+                                     seconds, phase, self._settings.limits.max_wait)
 
     def quote(self, job: Job) -> float | None:
         """Expected completion time: now + queue wait + typical run time of this app."""
