@@ -14,11 +14,12 @@ set from its fixtures so that no test can forget them:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
+from tests.support.postgres import exclusive_use, reset_postgres
 from tests.support.postgres import postgres_url as find_postgres_url
-from tests.support.postgres import reset_postgres
 from tests.support.tls import share_default_context
 from tests.support.xmlcheck import SchemaSet, schema_folder
 
@@ -59,11 +60,13 @@ def xml_schemas() -> SchemaSet:
 
 
 @pytest.fixture
-def postgres_url() -> str:
-    """The URL of an emptied PostgreSQL database; skips when there is no server."""
+def postgres_url() -> Iterator[str]:
+    """The URL of an emptied PostgreSQL database, the test's alone until it ends (tests of
+    other workers and sessions wait); skips when there is no server."""
     url = find_postgres_url()
     if url is None:
         pytest.skip("no PostgreSQL: `make test` sets one up as root, or set "
                     "INNERSPACE_TEST_DATABASE_URL")
-    reset_postgres(url)
-    return url
+    with exclusive_use():
+        reset_postgres(url)
+        yield url

@@ -3,7 +3,10 @@ writes its URL to .run/postgres-url), or INNERSPACE_TEST_DATABASE_URL names one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 
 from sqlalchemy import create_engine, text
 
@@ -24,3 +27,13 @@ def reset_postgres(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS jobs, registry_records, alembic_version"))
     engine.dispose()
+
+
+@contextlib.contextmanager
+def exclusive_use() -> Iterator[None]:
+    """Hold the test database alone: tests in other pytest-xdist workers, and other pytest
+    sessions on this machine, that want it wait (an flock on .run/postgres.lock)."""
+    RUN.mkdir(exist_ok=True)
+    with (RUN / "postgres.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock

@@ -4,13 +4,14 @@ resolved through that catalog, never the network)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
-from tests.support.paths import SCHEMAS, SCRIPTS
+from tests.support.paths import RUN, SCHEMAS, SCRIPTS
 
 NAMESPACES = {
     "uws": "http://www.ivoa.net/xml/UWS/v1.0",
@@ -31,14 +32,19 @@ def schema_folder() -> Path:
     """The folder of the IVOA schemas and their catalog.xml. `make setup` fetches them; a
     checkout where it has not run gets them now (scripts/ivoa-schemas.sh, once), and a
     machine that cannot fetch them fails here, saying why: no test skips for want of them."""
-    with _fetching:
-        if not (SCHEMAS / "catalog.xml").is_file():
-            done = subprocess.run(["bash", str(SCRIPTS / "ivoa-schemas.sh")],
-                                  capture_output=True, text=True, timeout=600, check=False)
-            assert (SCHEMAS / "catalog.xml").is_file(), (
-                f"no IVOA schemas at {SCHEMAS}: scripts/ivoa-schemas.sh (run by `make setup`) "
-                f"fetches them from Debian's python3-gavo, and said:\n"
-                f"{done.stdout}{done.stderr}")
+    with _fetching:  # the threads of this process, then other processes (xdist workers)
+        if (SCHEMAS / "catalog.xml").is_file():
+            return SCHEMAS
+        RUN.mkdir(exist_ok=True)
+        with (RUN / "ivoa-schemas.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (SCHEMAS / "catalog.xml").is_file():
+                done = subprocess.run(["bash", str(SCRIPTS / "ivoa-schemas.sh")],
+                                      capture_output=True, text=True, timeout=600, check=False)
+                assert (SCHEMAS / "catalog.xml").is_file(), (
+                    f"no IVOA schemas at {SCHEMAS}: scripts/ivoa-schemas.sh (run by `make "
+                    f"setup`) fetches them from Debian's python3-gavo, and said:\n"
+                    f"{done.stdout}{done.stderr}")
     return SCHEMAS
 
 
