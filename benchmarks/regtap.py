@@ -175,6 +175,11 @@ SEARCHES: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "keywords_and_servicetype": ((), {"keywords": "galaxy", "servicetype": "scs"}),
     "ivoid": ((), {"ivoid": f"ivo://org{5000 % 97}.example/res/5000"}),
     "author": ((), {"author": "Author123%"}),
+    # The same result size at any scale (MAXREC): what a search costs the service apart from
+    # returning more rows because there are more to find.
+    "servicetype_tap_maxrec_1000": ((), {"servicetype": "tap", "maxrec": 1000}),
+    "servicetype_sia2_maxrec_700": ((), {"servicetype": "sia2", "maxrec": 700}),
+    "keywords_maxrec_500": ((), {"keywords": "quasar", "maxrec": 500}),
 }
 
 

@@ -64,6 +64,9 @@ def test_a_pypi_harvester_harvests_everything(centres: Centres, xml_schemas: Any
     assert b"vg:Registry" in identify.content
 
 
+REFRESH_TIMEOUT = 120.0  # seconds a refresh may take on a busy machine
+
+
 def test_deleted_apps_are_marked_deleted(build_app: Any, make_service: Any, tmp_path: Path,
                                          docker_client: Any) -> None:
     project = tmp_path / "ephemeral"
@@ -79,8 +82,9 @@ def test_deleted_apps_are_marked_deleted(build_app: Any, make_service: Any, tmp_
                                     "metadataPrefix": "ivo_vor"}).text
     assert 'status="deleted"' not in record and "Here today" in record
     docker_client.images.remove(image, force=True)
-    httpx.post(f"{service.url}/apps/refresh").raise_for_status()
-    httpx.post(f"{service.url}/registry/refresh").raise_for_status()
+    # Generous time-outs: under load a refresh once outlived httpx's default 5 s.
+    httpx.post(f"{service.url}/apps/refresh", timeout=REFRESH_TIMEOUT).raise_for_status()
+    httpx.post(f"{service.url}/registry/refresh", timeout=REFRESH_TIMEOUT).raise_for_status()
     header = httpx.get(oai, params={"verb": "GetRecord", "identifier": ivoid,
                                     "metadataPrefix": "ivo_vor"}).text
     assert 'status="deleted"' in header

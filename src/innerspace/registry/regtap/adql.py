@@ -9,7 +9,9 @@ The translation works on the syntax tree, never on the query text:
 - TOP n becomes LIMIT n, LOG(x) the natural logarithm, MOD/TRUNCATE/RAND their ADQL meaning;
 - ILIKE matches case-insensitively (LIKE itself is case-sensitive here, as in ADQL);
 - the RegTAP functions ivo_hasword, ivo_nocasematch, ivo_hashlist_has and
-  ivo_interval_overlaps are Python functions on the connection (`functions`), and
+  ivo_interval_overlaps are Python functions on the connection (`functions`), but
+  `1=ivo_hasword(column, 'words')` over a column with a word index (`words`) becomes a
+  look-up in that index (`_word_lookup`: the same rows, without reading every text), and
   the aggregate ivo_string_agg(expr, sep) becomes COALESCE(group_concat(expr, sep), '');
 - common table expressions are MATERIALIZED and subqueries in FROM get OFFSET 0, so that
   SQLite computes each once instead of copying it into the query that uses it.
@@ -32,6 +34,8 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, SqlglotError
 
 from innerspace.registry.errors import RegTAPError
+from innerspace.registry.regtap import words
+from innerspace.registry.regtap.schema import PHYSICAL, TABLES
 from innerspace.registry.sandbox.functions import UDF_ARITY, WORD
 
 MAX_QUERY_LENGTH = 100_000
@@ -145,6 +149,8 @@ def _translate(query: str, tables: Mapping[tuple[str, str], str]) -> str:
         _map_table(table, tables, ctes)
     for column in list(tree.find_all(exp.Column)):
         _map_column(column, tables)
+    for equality in list(tree.find_all(exp.EQ)):
+        _word_lookup(equality)
     for node in reversed(list(tree.walk(bfs=False))):  # children before their parents
         _map_expression(node)
     try:
@@ -276,6 +282,72 @@ def _map_expression(node: exp.Expr) -> None:
         kind = "ADQL geometry function" if node.sql_name().lower() in GEOMETRY_FUNCTIONS \
             else "function"
         raise ADQLError(f"the {kind} {node.sql_name()} is not supported by this service")
+
+
+# The columns of each physical table (those the word look-up may stand for).
+_COLUMNS = {physical: frozenset(c.name for c in TABLES[key].columns)
+            for key, physical in PHYSICAL.items()}
+
+
+def _is_one(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and node.this == "1"
+
+
+def _word_lookup(equality: exp.EQ) -> None:
+    """`1=ivo_hasword(column, 'words')` (or `ivo_hasword(...)=1`) over a column with a word
+    index: `table.rowid IN (the rows of the index that have every word)`, which SQLite
+    answers from the index. The same truth value: the index holds the words as ivo_hasword
+    sees them (`words`). Only where a NULL would do as well as a 0 (terms of WHERE joined by
+    AND and OR: a NULL-extended row of an outer join has no rowid) is it left bare, which
+    lets SQLite start from it; elsewhere it is COALESCE(..., 0)."""
+    left, right = equality.this, equality.expression
+    call = right if _is_one(left) else left if _is_one(right) else None
+    if not (isinstance(call, exp.Anonymous) and call.name.lower() == "ivo_hasword"
+            and len(call.expressions) == 2):
+        return
+    column, needle = call.expressions
+    if not (isinstance(column, exp.Column) and isinstance(needle, exp.Literal)
+            and needle.is_string):
+        return
+    source = _source(column)
+    lookup = words.lookup(source[1], column.name.lower(), needle.this) if source else None
+    if source is None or lookup is None:
+        return
+    test: exp.Expr = exp.In(this=exp.column("rowid", table=source[0]),
+                            query=exp.Subquery(this=sqlglot.parse_one(lookup, read=SQLiteTarget)))
+    if not _truth_only(equality):
+        test = exp.Coalesce(this=test, expressions=[exp.Literal.number(0)])
+    equality.replace(exp.Paren(this=test))
+
+
+def _source(column: exp.Column) -> tuple[str, str] | None:
+    """(alias, physical table) of the table of this select that `column` belongs to, when
+    that is sure: no derived table or common table expression could hold it instead."""
+    select = column.find_ancestor(exp.Select)
+    if select is None:
+        return None
+    items = [select.args["from_"].this] if select.args.get("from_") else []
+    items += [join.this for join in select.args.get("joins") or []]
+    sources = [(item.alias_or_name.lower(),
+                item.name if isinstance(item, exp.Table) and item.name in _COLUMNS else None)
+               for item in items]
+    name, qualifier = column.name.lower(), column.table.lower()
+    if qualifier:
+        found = [s for s in sources if s[0] == qualifier]
+    elif any(physical is None for _, physical in sources):
+        return None
+    else:
+        found = [s for s in sources if name in _COLUMNS[s[1] or ""]]
+    alias, physical = found[0] if len(found) == 1 else ("", None)
+    return (alias, physical) if physical is not None else None
+
+
+def _truth_only(node: exp.Expr) -> bool:
+    """Whether only the truth of `node` counts: it is (in AND, OR and parentheses) WHERE."""
+    parent = node.parent
+    while isinstance(parent, exp.And | exp.Or | exp.Paren):
+        parent = parent.parent
+    return isinstance(parent, exp.Where)
 
 
 # The substring pre-test of ivo_hasword: at most this many words of at most this length

@@ -154,9 +154,11 @@ def votable_document(result: QueryResult, query: str, serialization: str = "tabl
                                      f"c{len(prepared)}", origin)
         table.fields.append(field)
         prepared.append((values, mask))
-    table.create_arrays(len(result.rows))
+    # TABLEDATA rows are written here (`_tabledata`): astropy writes only the rest.
+    rows = len(result.rows) if serialization != "tabledata" else 0
+    table.create_arrays(rows)
     for position, (values, mask) in enumerate(prepared):
-        if result.rows:
+        if rows:
             table.array[f"c{position}"] = values
             table.array.mask[f"c{position}"] = mask
     buffer = io.BytesIO()
@@ -167,12 +169,48 @@ def votable_document(result: QueryResult, query: str, serialization: str = "tabl
     # invalid pointer"). writeto(), astropy's public writer, uses its Python row writer.
     writeto(votable, buffer, tabledata_format=serialization)
     body = buffer.getvalue()
+    if serialization == "tabledata" and result.rows:
+        end = body.rindex(b"</TABLE>")
+        body = b"".join((body[:end], _tabledata(table.fields, prepared), b"  ", body[end:]))
     if result.overflow:
         end = body.rindex(b"</RESOURCE>")
         whole = memoryview(body)  # slices of a view copy nothing: one copy of the body, not 3
         body = b"".join((whole[:end], b'<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n ',
                          whole[end:]))
     return body
+
+
+def _escaped(texts: list[str]) -> list[str]:
+    """The texts with &, < and > escaped: in one pass over all of them when no text holds
+    the NUL that separates them (a NUL is replaced later anyway)."""
+    joined = "\0".join(texts)
+    escaped = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if joined.count("\0") == len(texts) - 1:
+        return escaped.split("\0")
+    return [t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for t in texts]
+
+
+def _tabledata(fields: Sequence[Field], prepared: Sequence[tuple[list[Any], list[bool]]]
+               ) -> bytes:
+    """The DATA element of the rows, TABLEDATA, one row a line: what astropy writes for
+    them (its converters' text; an empty TD for NULL), in a tenth of its time. (astropy's
+    Python row writer looks at every cell through numpy: most of a large search's time.)
+    Every character XML cannot carry is replaced, as in the rest of the document."""
+    cells: list[list[str]] = []
+    for field, (values, mask) in zip(fields, prepared, strict=True):
+        if field.datatype in ("char", "unicodeChar"):
+            cells.append(["<TD/>" if m or not v else f"<TD>{v}</TD>"
+                          for v, m in zip(_escaped(values), mask, strict=True)])
+        elif field.datatype in ("short", "int", "long"):
+            cells.append(["<TD/>" if m else f"<TD>{v}</TD>"
+                          for v, m in zip(values, mask, strict=True)])
+        else:
+            output = field.converter.output
+            cells.append(["<TD/>" if m else f"<TD>{output(v, False)}</TD>"
+                          for v, m in zip(values, mask, strict=True)])
+    text = "".join(f"<TR>{''.join(row)}</TR>\n" for row in zip(*cells, strict=True))
+    return f"   <DATA>\n    <TABLEDATA>\n{printable(text)}    </TABLEDATA>\n   </DATA>\n" \
+        .encode()
 
 
 def error_document(message: str) -> bytes:

@@ -14,7 +14,9 @@ Next to the rr and TAP_SCHEMA tables the file keeps its own bookkeeping, out of 
   the OAI-PMH endpoint it was harvested from) and its authority;
 - `index_harvest`: per harvested endpoint, what the next harvest needs (its watermark), as
   JSON. It lives in the same file as the records it describes: a rebuilt file forgets both,
-  and the next harvest is a full one.
+  and the next harvest is a full one;
+- `index_words` (`words`): the words of the texts ivo_hasword searches, changed in the
+  same transactions as the rows they come from.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from innerspace import vocabulary
 from innerspace.registry.records import Record
+from innerspace.registry.regtap import words
 from innerspace.registry.regtap.ingest import SkippedRecord, record_rows
 from innerspace.registry.regtap.schema import (
     PHYSICAL,
@@ -43,7 +46,7 @@ from innerspace.registry.regtap.schema import (
 
 log = logging.getLogger("innerspace.regtap")
 
-SCHEMA_VERSION = 2  # PRAGMA user_version of index files; another value means rebuild
+SCHEMA_VERSION = 3  # PRAGMA user_version of index files; another value means rebuild
 OWN = ""  # the origin of this data centre's own records
 
 BOOKKEEPING = (
@@ -52,17 +55,21 @@ BOOKKEEPING = (
     "authority TEXT)",
     "CREATE INDEX index_origin_by_origin ON index_origin (origin, authority)",
     "CREATE TABLE index_harvest (endpoint TEXT PRIMARY KEY, state TEXT NOT NULL)",
+    *words.STATEMENTS,
 )
 RR = tuple(physical for (schema, _), physical in PHYSICAL.items() if schema == "rr")
 # Past this many records changed since the last ANALYZE (and half the index: a growing index
 # is analysed as it doubles, a few times in all), the planner's statistics are renewed.
 ANALYZE_AFTER = 1000
+# The page cache of a change: the word index takes its rows in word order, not record order;
+# with a few MiB of cache, a large change spends its time rereading and rewriting pages.
+WRITER_CACHE_KIB = 64 * 1024
 
 
 def schema_digest() -> str:
     """What the file's structure and TAP_SCHEMA content are made of."""
-    parts = [str(SCHEMA_VERSION), *create_statements(), *index_statements(), *BOOKKEEPING,
-             json.dumps(tap_schema_rows(), sort_keys=True, default=str)]
+    parts = [str(SCHEMA_VERSION), words.UNICODE, *create_statements(), *index_statements(),
+             *BOOKKEEPING, json.dumps(tap_schema_rows(), sort_keys=True, default=str)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -103,6 +110,7 @@ class IndexWriter:
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -202,6 +210,11 @@ class IndexWriter:
         the others fourteen deletes)."""
         present = [(i,) for i in dict.fromkeys(ivoids) if connection.execute(
             "SELECT 1 FROM index_origin WHERE ivoid = ?", (i,)).fetchone()]
+        for source in words.SOURCES:  # their words, from the texts about to go
+            select = f"SELECT rowid, {', '.join(words.columns(source))} FROM {source} " \
+                     "WHERE ivoid = ?"
+            connection.executemany(words.DELETE_STATEMENT, words.rows(source, [
+                row for (ivoid,) in present for row in connection.execute(select, (ivoid,))]))
         for physical in RR:
             connection.executemany(f"DELETE FROM {physical} WHERE ivoid = ?", present)
         connection.executemany("DELETE FROM index_origin WHERE ivoid = ?", present)
@@ -209,13 +222,20 @@ class IndexWriter:
 
     @staticmethod
     def _add(connection: sqlite3.Connection, chosen: dict[str, dict[str, list[Row]]],
-             origin: str) -> None:
+             origin: str, everything: bool = False) -> None:
+        """Insert the rows of these records (`everything`: they are the whole index)."""
         tables: dict[str, list[Row]] = {}
         for ivoid in sorted(chosen):
             for table, rows in chosen[ivoid].items():
                 tables.setdefault(f"rr_{table}", []).extend(rows)
         for physical, rows in tables.items():
             _insert(connection, physical, rows)
+        for source in words.SOURCES:
+            select = f"SELECT rowid, {', '.join(words.columns(source))} FROM {source}"
+            found = connection.execute(select).fetchall() if everything else [
+                row for ivoid in sorted(chosen)
+                for row in connection.execute(f"{select} WHERE ivoid = ?", (ivoid,))]
+            connection.executemany(words.INSERT_STATEMENT, words.rows(source, found))
         connection.executemany(
             "INSERT INTO index_origin (ivoid, origin, authority) VALUES (?, ?, ?)",
             [(ivoid, origin, vocabulary.authority_of(ivoid)) for ivoid in sorted(chosen)])
@@ -241,9 +261,10 @@ class IndexWriter:
         """Replace the whole content (and forget every harvest) in one transaction."""
         chosen, _, skipped = self._rows(records)
         with self._connect() as connection:
-            for physical in (*RR, "index_origin", "index_harvest"):
+            for physical in (*RR, "index_origin", "index_harvest",
+                             words.TABLE):
                 connection.execute(f"DELETE FROM {physical}")
-            self._add(connection, chosen, origin)
+            self._add(connection, chosen, origin, everything=True)
         self.analyze()
         return LoadReport(len(chosen), tuple(skipped))
 
