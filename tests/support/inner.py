@@ -23,7 +23,8 @@ def file_server(docker_client: Any, network: str, alias: str, directory: Path) -
     net.connect(container, aliases=[alias])
     container.reload()
     probe = ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')"]
-    for _ in range(50):  # until the server answers
+    give_up = time.monotonic() + 120  # until the server answers, however loaded the machine
+    while time.monotonic() < give_up:
         if container.exec_run(probe, user="10001:10001").exit_code == 0:
             return container
         time.sleep(0.1)
