@@ -25,6 +25,8 @@ from innerspace.engines import create_engine
 from innerspace.engines.base import Engine
 from innerspace.observability import RequestObserver, ServiceMetrics
 from innerspace.observability.routes import router as metrics_router
+from innerspace.portal import portal_router
+from innerspace.portal.errorpage import html_error as portal_error
 from innerspace.registry.oai.routes import PATH as OAI_PATH
 from innerspace.registry.oai.routes import error_renderer as oai_error
 from innerspace.registry.oai.routes import router as oai_router
@@ -87,6 +89,7 @@ def error_renderers() -> errors.ErrorRenderers:
     renderers.register("/schemas", errors.json_document)
     renderers.register("/.well-known", errors.json_document)
     renderers.register("/usage", errors.json_document)
+    renderers.register("/portal", portal_error)
     return renderers
 
 
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Who is calling (web/caller.py) and what a 401 says about it (web/errors.py).
     app.state.authenticator = Authenticator(settings.auth)
     app.state.challenges = Challenges(settings.auth)
+    app.include_router(portal_router())  # first: its `/` answers browsers (negotiation.py)
     app.include_router(vosi_router)
     app.include_router(uws_router)
     app.include_router(usage_router)

@@ -28,6 +28,7 @@ from innerspace.config.apps import Apps
 from innerspace.config.auth import Auth, parse_tokens
 from innerspace.config.datacentre import DataCentre
 from innerspace.config.observability import Logging, Metrics
+from innerspace.config.portal import Portal
 from innerspace.config.tapjobs import TAPJobs
 from innerspace.errors import InnerspaceError
 from innerspace.units import parse_memory
@@ -376,6 +377,7 @@ class Settings(BaseSettings):
                               description="the registry's asynchronous TAP jobs (tapjobs.py)")
     sandbox: Sandbox = Field(default_factory=Sandbox)
     swarm: Swarm = Field(default_factory=Swarm)
+    portal: Portal = Field(default_factory=Portal, description="the web pages (portal.py)")
 
     @field_validator("tokens", mode="before")
     @classmethod

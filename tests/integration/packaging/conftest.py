@@ -28,7 +28,8 @@ INDEX = os.environ.get("INNERSPACE_TEST_INDEX_URL", "https://pypi.org/simple")
 INSTALL_TIMEOUT = 1800
 # What a client-only install must not hold (by distribution name, as pip lists them).
 SERVER_DISTRIBUTIONS = ("docker", "sqlalchemy", "psycopg", "psycopg-binary", "uvloop",
-                        "astropy", "fastapi", "uvicorn", "alembic", "numpy", "pyvo")
+                        "astropy", "fastapi", "uvicorn", "alembic", "numpy", "pyvo", "jinja2",
+                        "pillow")
 
 
 @dataclass
