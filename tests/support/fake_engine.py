@@ -34,7 +34,8 @@ class FakeContainer:
     stderr: str = ""
     removed: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-    lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)  # stdout
+    error_lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)  # stderr
 
     @property
     def running(self) -> bool:
@@ -84,11 +85,13 @@ class FakeEngine(Engine):
         assert container.status is not None
         return container.status
 
-    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+    async def follow_output(self, handle: str, on_line: Callable[[str], None],
+                            stderr: bool = False) -> None:
         container = self.containers.get(handle)
         if container is None:
             return
-        while (line := await container.lines.get()) is not None:
+        lines = container.error_lines if stderr else container.lines
+        while (line := await lines.get()) is not None:
             on_line(line)
 
     async def stop(self, handle: str) -> None:
@@ -156,9 +159,10 @@ class FakeEngine(Engine):
             container.ended.set()
         return container.handle
 
-    async def say(self, job_id: str, line: str) -> None:
-        """The job's app writes `line` to stdout."""
-        await self.container_of(job_id).lines.put(line)
+    async def say(self, job_id: str, line: str, stderr: bool = False) -> None:
+        """The job's app writes `line` to stdout (to stderr when `stderr`)."""
+        container = self.container_of(job_id)
+        await (container.error_lines if stderr else container.lines).put(line)
 
     async def finish(self, job_id: str, exit_code: int = 0, *, stdout: str = "",
                      stderr: str = "", results: dict[str, str] | None = None) -> None:
@@ -199,6 +203,7 @@ class FakeEngine(Engine):
             container.status = status
             container.ended.set()
             container.lines.put_nowait(None)
+            container.error_lines.put_nowait(None)
         await self._notify()
 
     async def _notify(self) -> None:

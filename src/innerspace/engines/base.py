@@ -118,9 +118,10 @@ class Engine(ABC):
         """Block until the container ends (without polling where the engine can avoid it)."""
 
     @abstractmethod
-    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
-        """Call `on_line` with each line the container writes to stdout, as it writes it,
-        until the container ends."""
+    async def follow_output(self, handle: str, on_line: Callable[[str], None],
+                            stderr: bool = False) -> None:
+        """Call `on_line` with each line the container writes to stdout (to stderr when
+        `stderr`), as it writes it, until the container ends."""
 
     @abstractmethod
     async def stop(self, handle: str) -> None:

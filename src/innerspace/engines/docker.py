@@ -230,11 +230,12 @@ class DockerEngine(DockerBackedEngine):
         return ExitStatus(exit_code=int(code), oom_killed=bool(status.get("OOMKilled")),
                           error=error or None)
 
-    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+    async def follow_output(self, handle: str, on_line: Callable[[str], None],
+                            stderr: bool = False) -> None:
         loop = asyncio.get_running_loop()
 
         def follow() -> None:
-            chunks = self._api.logs(handle, stdout=True, stderr=False, stream=True,
+            chunks = self._api.logs(handle, stdout=not stderr, stderr=stderr, stream=True,
                                     follow=True)
             self._forward_lines(chunks, on_line, loop)
 

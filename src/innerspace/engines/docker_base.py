@@ -81,8 +81,9 @@ def connect(settings: Settings) -> docker.DockerClient:
 
 
 def engine_threads(settings: Settings) -> int:
-    """Waiting holds a thread per running job: size a pool above the job limit."""
-    return settings.limits.max_running_jobs * 2 + 8
+    """Waiting and following stdout and stderr hold three threads per running job: size a
+    pool above that."""
+    return settings.limits.max_running_jobs * 3 + 8
 
 
 def explain(exc: APIError) -> str:

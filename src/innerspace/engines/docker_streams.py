@@ -32,26 +32,29 @@ from urllib3.exceptions import ProtocolError
 
 
 class ServiceLogFollower:
-    """Follows the stdout of one Swarm service: `chunks()` in one thread yields what the
-    service writes; `shut()`, from any thread, ends that stream (also before it opened)."""
+    """Follows the stdout (or stderr) of one Swarm service: `chunks()` in one thread yields
+    what the service writes; `shut()`, from any thread, ends that stream (also before it
+    opened)."""
 
-    def __init__(self, api: docker.APIClient, service_id: str) -> None:
+    def __init__(self, api: docker.APIClient, service_id: str, stderr: bool = False) -> None:
         self._private: Any = api  # docker-py's private API: see the module's docstring
         self._service_id = service_id
+        self._stderr = stderr
         self._lock = threading.Lock()
         self._response: Any = None  # the streaming requests.Response, once opened
         self._shut = False
 
     def chunks(self) -> Iterator[bytes]:
-        """The service's stdout as it comes, until the stream is shut or ends; raises
+        """The service's stdout (or stderr) as it comes, until the stream is shut or ends; raises
         docker.errors.NotFound (no such service) or APIError (the engine refused)."""
         api = self._private
         with self._lock:
             if self._shut:  # shut before it began: never open it
                 return
         url = api._url("/services/{0}/logs", self._service_id)
-        response = api._get(url, params={"follow": 1, "stdout": 1, "stderr": 0, "tail": "all"},
-                            stream=True)
+        params = {"follow": 1, "stdout": int(not self._stderr), "stderr": int(self._stderr),
+                  "tail": "all"}
+        response = api._get(url, params=params, stream=True)
         with self._lock:
             self._response = response
             shut = self._shut

@@ -1,7 +1,7 @@
 """The job runner: a fair-share queue in front of the engine (uws/queue.py: FIFO within an
 owner, the next slot to the owner running fewest), the per-owner running quota, supervision
 of running containers, execution-duration and result-quota enforcement, destruction, and
-recovery after a restart.
+recovery after a restart, and the live tail of running jobs' output (uws/liveoutput.py).
 
 The database is the truth; the in-memory queue and task table are rebuilt from it (and from
 the engine's own list of this service's containers) when the service starts. Whatever goes
@@ -33,6 +33,7 @@ from innerspace.uws.errors import JobNotFound, PhaseConflict
 from innerspace.uws.jobfiles import JobFiles
 from innerspace.uws.launch import check_allowed, check_room, prepare, result_quota
 from innerspace.uws.lifecycle import JobLifecycle
+from innerspace.uws.liveoutput import LiveOutput, OutputBatch
 from innerspace.uws.notify import PhaseNotifier
 from innerspace.uws.outcome import judge
 from innerspace.uws.phases import Phase, check_transition
@@ -93,6 +94,7 @@ class JobRunner:
         self._running: dict[str, _Running] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._output = LiveOutput()
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -140,6 +142,24 @@ class JobRunner:
     def running(self, owner: str | None) -> int:
         """How many of `owner`'s jobs hold a slot (starting or running)."""
         return self._running_by_owner()[owner]
+
+    def live_output(self, job_id: str, since: int = 0, limit: int | None = None
+                    ) -> OutputBatch | None:
+        """The lines of a running job's output numbered after `since` (see
+        uws/liveoutput.py), None when the job has no live tail (not running here)."""
+        tail = self._output.get(job_id)
+        return None if tail is None else tail.since(since, limit)
+
+    def watch_output(self, job_id: str) -> asyncio.Event | None:
+        """The event that a running job's next line of output, or the end of its run,
+        sets (take it before reading); None when the job has no live tail."""
+        tail = self._output.get(job_id)
+        return None if tail is None else tail.watch()
+
+    @property
+    def live_tails(self) -> int:
+        """How many jobs have a live tail of their output now (for tests and metrics)."""
+        return len(self._output)
 
     def destruction_set(self, when: float) -> None:
         """A job's destruction time is now `when` (epoch seconds)."""
@@ -304,7 +324,15 @@ class JobRunner:
         quota = result_quota(self._settings, AppManifest.model_validate(job.manifest))
         watch = ResultWatch(files, quota, self._settings.limits.max_result_entries,
                             partial(self._engine.stop, handle))
-        follower = asyncio.create_task(self._engine.follow_output(handle, reporter))
+        tail = self._output.open(job.id)
+
+        def stdout_line(line: str) -> None:
+            reporter(line)
+            tail.add("stdout", line)
+
+        follower = asyncio.create_task(self._engine.follow_output(handle, stdout_line))
+        errors = asyncio.create_task(self._engine.follow_output(
+            handle, partial(tail.add, "stderr"), stderr=True))
         watcher = asyncio.create_task(watch.run())
         try:
             remaining = None if deadline is None else max(0.0, deadline - time.time())
@@ -316,7 +344,9 @@ class JobRunner:
         finally:
             reporter.close()  # the last held-back progress, then nothing from lines in flight
             follower.cancel()
+            errors.cancel()
             watcher.cancel()
+            self._output.close(job.id)  # the page reads the logs from the job's files now
         trouble = await self._collect_logs(job, handle, files)
         trouble = await self._hold_to_quota(job, files, watch) or trouble
         results: list[JobResult] | None = None

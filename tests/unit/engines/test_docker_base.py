@@ -38,7 +38,8 @@ class CannedLogsEngine(DockerBackedEngine):
     async def wait(self, handle: str) -> ExitStatus:
         raise AssertionError
 
-    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+    async def follow_output(self, handle: str, on_line: Callable[[str], None],
+                            stderr: bool = False) -> None:
         raise AssertionError
 
     async def stop(self, handle: str) -> None:

@@ -279,9 +279,10 @@ class SwarmEngine(DockerBackedEngine):
 
     # -- output, stop, clean-up ----------------------------------------------------------------
 
-    async def follow_output(self, handle: str, on_line: Callable[[str], None]) -> None:
+    async def follow_output(self, handle: str, on_line: Callable[[str], None],
+                            stderr: bool = False) -> None:
         loop = asyncio.get_running_loop()
-        follower = ServiceLogFollower(self._api, handle)
+        follower = ServiceLogFollower(self._api, handle, stderr=stderr)
         try:
             await loop.run_in_executor(self._followers, self._forward_lines,
                                        follower.chunks(), on_line, loop)
