@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "http": {"foundation", "config", "db", "apps", "inner", "engines", "uws", "registry",
              "auth", "web", "observability"},
     "portal": {"foundation", "config", "db", "apps", "inner", "engines", "uws", "registry",
+               "client",  # the federation planner (client/federation.py), on the index
                "auth", "web", "http", "observability"},
     "server": {"foundation", "config", "db", "apps", "inner", "engines", "uws", "registry",
                "auth", "web", "http", "portal", "observability"},

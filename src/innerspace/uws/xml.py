@@ -9,6 +9,10 @@ Every instant a client sees (in the job document, the job list and the text reso
 `iso`: vo-models truncates what it is given to milliseconds, so it is given instants that are
 already whole milliseconds, and one stored time never reads as two.
 
+The job list and job documents start with an `xml-stylesheet` processing instruction naming
+the portal's uws.xsl, so that a browser shows them as pages; clients and the UWS schema
+ignore it (a processing instruction before the root element is part of no vocabulary).
+
 The parameter list starts with `app`, the reference that resolves to the job's own image
 (`Job.app_reference`), so that a client can re-create the job from its parameters alone.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -26,6 +30,7 @@ from pydantic_xml import element
 from vo_models.uws.models import ErrorSummary, Job, Parameter, Parameters, ResultReference, Results
 from vo_models.uws.types import ErrorType, ExecutionPhase
 
+import innerspace
 from innerspace.uws.store import Job as StoredJob
 from innerspace.uws.store import JobRef
 
@@ -33,6 +38,15 @@ UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 INNERSPACE_NS = "urn:innerspace:uws-jobinfo"
+STYLESHEET = "/portal/static/uws.xsl"  # under the service's base path
+
+
+def stylesheet_href(service_url: str) -> str:
+    """The stylesheet's URL for a document of the service at `service_url` (a path, so
+    that the browser fetches it from the document's own origin, as XSLT requires; the
+    version in the query, since static files are cached for long)."""
+    base = urlsplit(service_url).path.rstrip("/")
+    return escape(f"{base}{STYLESHEET}?v={innerspace.__version__}", {'"': "&quot;"})
 
 
 class JobParameters(Parameters):
@@ -129,7 +143,10 @@ def job_document(job: StoredJob, job_url: str, quote: float | None,
     for key, value in extra.items():
         etree.SubElement(info, f"{{{INNERSPACE_NS}}}{key}", nsmap={"is": INNERSPACE_NS}
                          ).text = value
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    service = job_url.rsplit("/jobs/", 1)[0]
+    root.addprevious(etree.ProcessingInstruction(
+        "xml-stylesheet", f'type="text/xsl" href="{stylesheet_href(service)}"'))
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
 
 
 def _summary(message: str) -> str:
@@ -153,8 +170,10 @@ def _utf8(document: str | bytes) -> bytes:
 
 
 def job_list_document(refs: Iterable[JobRef], jobs_url: str) -> bytes:
+    href = stylesheet_href(jobs_url.removesuffix("/jobs"))
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'
         f'<uws:jobs xmlns:uws="{UWS_NS}" xmlns:xlink="{XLINK_NS}" xmlns:xsi="{XSI_NS}"'
         ' version="1.1">'
     ]

@@ -77,15 +77,21 @@ def trigger(kind: str) -> Callable[..., Awaitable[None]]:
 
     # A coroutine, so that FastAPI does not hand it to a worker thread.
     async def check(request: Request, caller: CallerDep) -> None:
-        may_trigger(request.app.state.settings, caller, kind)
-        limits: Any = request.app.state.settings.registry
-        bucket = buckets(request).setdefault(
-            kind, TokenBucket(limits.trigger_interval, limits.trigger_burst))
-        wait = bucket.take()
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise TooMany(f"{kind} was asked for too often: it may run once every "
-                          f"{bucket.interval:g} s (a burst of {bucket.burst} allowed); try "
-                          f"again in {seconds} s", retry_after=seconds)
+        take_turn(request, caller, kind)
 
     return check
+
+
+def take_turn(request: Request, caller: Caller, kind: str) -> None:
+    """The caller may trigger `kind` of work now (403 or 429 otherwise): the check of the
+    `trigger` dependency, for the portal's buttons too (one bucket per kind for both)."""
+    may_trigger(request.app.state.settings, caller, kind)
+    limits: Any = request.app.state.settings.registry
+    bucket = buckets(request).setdefault(
+        kind, TokenBucket(limits.trigger_interval, limits.trigger_burst))
+    wait = bucket.take()
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooMany(f"{kind} was asked for too often: it may run once every "
+                      f"{bucket.interval:g} s (a burst of {bucket.burst} allowed); try "
+                      f"again in {seconds} s", retry_after=seconds)

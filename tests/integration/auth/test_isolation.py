@@ -11,6 +11,7 @@ OpenID provider (groups in the JWT)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,6 @@ from tests.support.uwsutil import UWS, create, wait_final
 ADMINS = "innerspace-admins"
 # Routes holding no owner's data, and why they are not walked here.
 NOT_OWNERS = {
-    ("GET", "/"): "VOSI: the service's own description",
     ("GET", "/capabilities"): "VOSI",
     ("GET", "/availability"): "VOSI",
     ("GET", "/apps"): "the catalogue (group filter: tests/unit/apps/test_access_routes.py)",
@@ -44,6 +44,15 @@ NOT_OWNERS = {
     ("GET", "/docs"): "the API description",
     ("GET", "/docs/oauth2-redirect"): "the API description",
     ("GET", "/redoc"): "the API description",
+    ("GET", "/portal/static/{name}"): "the portal's styles and scripts",
+    ("GET", "/portal/apps"): "the catalogue, as /apps",
+    ("GET", "/portal/apps/{name}"): "the catalogue, as /apps",
+    ("GET", "/portal/apps/{name}/check"): "the check of a value against a manifest",
+    ("GET", "/portal/login"): "starts a login (tests/integration/portal/test_login.py)",
+    ("GET", "/portal/callback"): "ends a login (tests/integration/portal/test_login.py)",
+    ("GET", "/portal/federation"): "the registry's data centres and the planner, public",
+    ("GET", "/portal/registry"): "the public VO registry, searched",
+    ("GET", "/portal/registry/resource"): "the public VO registry, one resource",
 }
 TRIGGERS = {("POST", "/apps/refresh"), ("POST", "/registry/refresh"),
             ("POST", "/registry/harvest")}
@@ -113,6 +122,70 @@ def walk_job(as_: Walk, jobs: dict[str, str], reads: int, changes: int, ends: in
     as_("POST", "/jobs/{job_id}", jobs["abort2"], ends, data={"PHASE": "ABORT"})
     as_("DELETE", "/jobs/{job_id}", jobs["delete1"], ends)
     as_("POST", "/jobs/{job_id}", jobs["delete2"], ends, data={"ACTION": "DELETE"})
+
+
+def csrf_of(page: httpx.Response) -> dict[str, str]:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, f"no CSRF token in {page.url}"
+    return {"csrf_token": token.group(1)}
+
+
+def walk_operators(alice: Walk, root: Walk) -> None:
+    """The operators' page and its buttons are an administrator's; logging out is anyone's."""
+    form = csrf_of(alice.http.get("/portal"))
+    alice("GET", "/portal/operators", "/portal/operators", 403)
+    for button in ("refresh-catalogue", "harvest"):
+        path = f"/portal/operators/{button}"
+        alice("POST", path, path, 403, data=form)
+    page = root("GET", "/portal/operators", "/portal/operators", 200)
+    for button in ("refresh-catalogue", "harvest"):
+        path = f"/portal/operators/{button}"
+        root("POST", path, path, 303, data=csrf_of(page))
+    alice("POST", "/portal/logout", "/portal/logout", 303, data=form)
+
+
+def walk_portal(alice: Walk, bob: Walk, ids: set[str]) -> None:
+    """The portal: A's home page (and `/` in a browser) lists her jobs, B's none of them;
+    a Run from B's browser makes a job of B's, which A cannot see."""
+    for path in ("/portal", "/"):
+        mine = alice("GET", path, path, 200, headers={"Accept": "text/html"}).text
+        assert any(f"/portal/jobs/{job_id}" in mine for job_id in ids), path
+        assert not any(job_id in bob("GET", path, path, 200,
+                                     headers={"Accept": "text/html"}).text for job_id in ids)
+    form = bob.http.get("/portal/apps/hello").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the form's CSRF token"
+    made = bob("POST", "/portal/apps/{name}/run", "/portal/apps/hello/run", 303,
+               data={"csrf_token": token.group(1)})
+    job_id = made.headers["location"].rsplit("/", 1)[-1]
+    assert bob.http.get(f"/jobs/{job_id}/owner").text == "bob"
+    assert alice.http.get(f"/jobs/{job_id}").status_code == 404
+    bob("GET", "/portal/jobs/{job_id}", f"/portal/jobs/{job_id}", 200)
+    alice("GET", "/portal/jobs/{job_id}", f"/portal/jobs/{job_id}", 404)
+    walk_portal_jobs(alice, bob, job_id)
+
+
+def walk_portal_jobs(alice: Walk, bob: Walk, job_id: str) -> None:
+    """The job pages of B's job: his alone; A's reads and actions on it (with her own CSRF
+    token) are 404s, and her jobs list and bulk delete do not reach it."""
+    assert wait_final(bob.http, f"/jobs/{job_id}").findtext(f"{UWS}phase") == "COMPLETED"
+    job = f"/portal/jobs/{job_id}"
+    for child, template in (("/events", "/events"),
+                            ("/preview/greeting.txt", "/preview/{result_id}"),
+                            ("/download/greeting.txt", "/download/{result_id}"),
+                            ("/zip", "/zip")):
+        bob("GET", f"/portal/jobs/{{job_id}}{template}", f"{job}{child}", 200)
+        alice("GET", f"/portal/jobs/{{job_id}}{template}", f"{job}{child}", 404)
+    assert job_id in bob("GET", "/portal/jobs", "/portal/jobs", 200).text
+    mine = alice("GET", "/portal/jobs", "/portal/jobs", 200).text
+    assert job_id not in mine
+    token = re.search(r'name="csrf_token" value="([^"]+)"', mine)
+    assert token, "the list's CSRF token"
+    form = {"csrf_token": token.group(1)}
+    alice("POST", "/portal/jobs/{job_id}/abort", f"{job}/abort", 404, data=form)
+    alice("POST", "/portal/jobs/{job_id}/delete", f"{job}/delete", 404, data=form)
+    alice("POST", "/portal/jobs", "/portal/jobs", 200, data={**form, "job": job_id})
+    assert bob.http.get(f"/jobs/{job_id}/phase").text == "COMPLETED", "untouched"
 
 
 TAP = "/registry/tap/async"
@@ -241,6 +314,8 @@ def walk(service: LiveService, tokens: dict[str, str], fits_file: Path) -> None:
         root(method, path, path, 200)
 
     walk_tap(alice, bob, root)
+    walk_portal(alice, bob, remaining)
+    walk_operators(alice, root)
     app_routes = set(endpoints(_app_routes(service)))
     unwalked = app_routes - covered - set(NOT_OWNERS)
     assert unwalked == set(), f"routes not walked for owner isolation: {sorted(unwalked)}"
