@@ -113,3 +113,14 @@ if command -v stilts >/dev/null 2>&1; then
 else
     apt_install stilts
 fi
+
+# 7. Chromium, for the portal's browser tests ---------------------------------------------
+# Debian's chromium and chromium-driver (chromedriver, of the same version) run headless
+# under selenium in tests/integration/portal (tests/support/browser.py), which skip without
+# them. The tests install axe-core, their accessibility checker, from
+# tests/support/browser/package-lock.json into .run/browser-modules themselves.
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    say "chromium and chromedriver are installed (browser tests)"
+else
+    apt_install chromium chromium-driver
+fi
