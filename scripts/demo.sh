@@ -100,6 +100,6 @@ done
 say "the job list"
 $IS jobs --last 5
 
-say "the service keeps running on $URL (UWS job list at $URL/jobs, apps at $URL/apps)."
+say "the service keeps running on $URL: open it in a browser for the portal (UWS job list at $URL/jobs, apps at $URL/apps)."
 echo "    South runs on http://127.0.0.1:8001."
 echo "    stop both with:  make stop   (the registry on 127.0.0.1:5000 and dockerd keep running)"
