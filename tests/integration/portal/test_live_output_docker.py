@@ -1,11 +1,14 @@
 """The live tail of a running job's output on the real Docker engine: the ticker test app
 writes a line to stdout and one to stderr every second, and those lines reach the job page's
 event stream (/portal/jobs/{id}/events) while the job is EXECUTING, long before it ends.
+It runs on the local engine (which follows the container's logs) and on a real two-node Swarm
+(which follows the job service's logs, one stream each for stdout and stderr).
 Nothing here waits on time: the test reads the stream until the lines have come."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -21,6 +24,17 @@ WANTED = {("stdout", "tick 1"), ("stdout", "tick 2"), ("stderr", "tock 1"),
 @pytest.fixture(scope="module")
 def ticker(build_app: Callable[..., str]) -> str:
     return build_app(TEST_APPS / "ticker")
+
+
+@pytest.fixture(scope="module", params=["docker", "swarm"])
+def engine_settings(request: pytest.FixtureRequest, ticker: str) -> dict[str, Any]:
+    """The test runs on the local engine and on a two-node Swarm (its task may be placed on
+    either node, so the ticker image goes to the worker too)."""
+    if request.param == "docker":
+        return {}
+    cluster = request.getfixturevalue("swarm_cluster")
+    cluster.copy_image(ticker)
+    return dict(cluster.settings())
 
 
 def test_lines_arrive_while_the_job_runs(ticker: str,
