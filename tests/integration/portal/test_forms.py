@@ -59,6 +59,9 @@ def test_the_example_apps_forms(portal: PortalService) -> None:
     assert "checked" not in element(xmatch, "input", name="keep_unmatched")
     text = "".join(xmatch.text)
     assert "matches.vot" in text and "2 cores" not in text
+    assert "are required." in text  # xmatch has required fields; hello has none
+    with portal.browser() as http:
+        assert "are required." not in "".join(parse_page(form_page(http, "hello")[0]).text)
 
 
 def test_versions_are_offered(portal: PortalService) -> None:
