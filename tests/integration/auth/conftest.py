@@ -10,7 +10,6 @@ no Docker)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from tests.support.fake_service import FakeEngineService
 from tests.support.oidc_node import ProviderUnavailable
 from tests.support.oidc_provider import OIDCProvider
+from tests.support.progress import live_progress
 
 OIDC_FIXTURES = frozenset({"oidc_provider", "make_oidc_provider"})
 STARTED = pytest.StashKey[list[OIDCProvider]]()
@@ -46,21 +46,6 @@ def pytest_runtest_makereport(item: pytest.Item,
     return report
 
 
-def _say(config: pytest.Config) -> Callable[[str], None]:
-    """Progress lines shown even while pytest captures output (installing modules takes a
-    few seconds, once)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-
-    def say(line: str) -> None:
-        if reporter is None or capture is None:
-            print(f"[oidc] {line}", file=sys.stderr)
-            return
-        with capture.global_and_fixture_disabled():  # as pytest's own live logging does
-            reporter.write_line(f"[oidc] {line}")
-
-    return say
-
 
 def _start(provider: OIDCProvider) -> OIDCProvider:
     try:
@@ -74,7 +59,8 @@ def session_oidc_provider(tmp_path_factory: pytest.TempPathFactory,
                           pytestconfig: pytest.Config) -> Iterator[OIDCProvider]:
     provider = _start(OIDCProvider(
         tmp_path_factory.mktemp("oidc"), audiences=("innerspace", "innerspace-es256=ES256"),
-        redirect_uris=("http://127.0.0.1:9/portal/callback",), say=_say(pytestconfig)))
+        redirect_uris=("http://127.0.0.1:9/portal/callback",),
+        say=live_progress(pytestconfig, "oidc")))
     yield provider
     provider.stop()
 
@@ -99,8 +85,8 @@ def make_oidc_provider(tmp_path_factory: pytest.TempPathFactory, pytestconfig: p
     own: list[OIDCProvider] = []
 
     def make(**settings: Any) -> OIDCProvider:
-        provider = OIDCProvider(tmp_path_factory.mktemp("oidc"), say=_say(pytestconfig),
-                                **settings)
+        provider = OIDCProvider(tmp_path_factory.mktemp("oidc"),
+                                say=live_progress(pytestconfig, "oidc"), **settings)
         own.append(provider)
         request.node.stash.setdefault(STARTED, []).append(provider)
         return _start(provider)

@@ -15,7 +15,6 @@ gets the end of chromedriver's log and the pages' console."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.support.browser import Browser, BrowserFactory
 from tests.support.browser_setup import BrowserUnavailable, install_axe
 from tests.support.node_modules import NodeUnavailable
 from tests.support.portal import PortalService
+from tests.support.progress import live_progress
 from tests.support.services import LiveService
 
 ADMINS = "innerspace-admins"
@@ -84,21 +84,6 @@ def _console(browser: Browser) -> list[Any]:
         return [f"(the console could not be read: {exc})"]
 
 
-def _say(config: pytest.Config) -> Callable[[str], None]:
-    """Progress lines shown even while pytest captures output (installing axe-core takes a
-    few seconds, once)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-
-    def say(line: str) -> None:
-        if reporter is None or capture is None:
-            print(f"[browser] {line}", file=sys.stderr)
-            return
-        with capture.global_and_fixture_disabled():  # as pytest's own live logging does
-            reporter.write_line(f"[browser] {line}")
-
-    return say
-
 
 def _start(factory: BrowserFactory, **options: Any) -> Browser:
     try:
@@ -111,7 +96,7 @@ def _start(factory: BrowserFactory, **options: Any) -> Browser:
 def axe_script(pytestconfig: pytest.Config) -> Path:
     """axe-core's axe.min.js, installed under .run/browser-modules/ once per lock file."""
     try:
-        return install_axe(_say(pytestconfig))
+        return install_axe(live_progress(pytestconfig, "browser"))
     except NodeUnavailable as exc:
         pytest.skip(str(exc))
 
